@@ -1,0 +1,1 @@
+"""posfleet: POS device registry and pairing server."""

@@ -1,0 +1,59 @@
+"""``create_app(settings)``: the only place where routers, middleware and handlers meet."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from posfleet import health, rendering
+from posfleet.config import Settings
+from posfleet.errors import AppError
+from posfleet.logging import configure_logging
+from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from posfleet.runtime import Runtime
+
+DESCRIPTION = """\
+posfleet registers, pairs and manages POS devices.  It serves two wire-compatible dialects over
+one device registry:
+
+* **Flow Retail API v2** device operations under `/v2` (camelCase, errors `{code, message, logId}`).
+* **Commerce Engine storefront POS auth** under `/api/v1/{storeId}/storefront`
+  (snake_case, envelope `{message, success, content}`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    runtime = Runtime.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.load_signing_keys()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="posfleet",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    app.add_exception_handler(AppError, rendering.app_error_handler)
+    app.add_exception_handler(RequestValidationError, rendering.validation_error_handler)
+    app.add_exception_handler(HTTPException, rendering.http_error_handler)
+    app.add_exception_handler(Exception, rendering.unexpected_error_handler)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,162 @@
+"""The ``posfleet`` command: parse, open a unit of work, call a service, print.
+
+A user's mistake ends in one clear line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from posfleet import migrations
+from posfleet.config import Settings
+from posfleet.errors import AppError
+from posfleet.runtime import Runtime
+from posfleet.tokens import keys
+
+T = TypeVar("T")
+
+app = typer.Typer(help="posfleet: POS device registry and pairing server.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def run_async(work: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run ``work`` with a runtime; turn domain and database errors into one line."""
+
+    async def main() -> T:
+        runtime = Runtime.create(settings or Settings())
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except AppError as exc:
+        raise fail(exc.message) from None
+    except SQLAlchemyError as exc:
+        raise fail(
+            f"database: {str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}"
+        ) from None
+
+
+async def current_revision(runtime: Runtime) -> str | None:
+    try:
+        async with runtime.engine.connect() as conn:
+            result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return result.scalar_one_or_none()
+    except SQLAlchemyError:
+        return None
+
+
+def upgrade_database(settings: Settings) -> None:
+    typer.echo(f"Migrating {redact(settings.database_url)} to {migrations.head_revision()} ...")
+    try:
+        migrations.upgrade(settings)
+    except SQLAlchemyError as exc:
+        raise fail(f"migration failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+
+    async def first_key(runtime: Runtime) -> None:
+        await runtime.load_signing_keys(create_if_missing=True)
+
+    run_async(first_key, settings)
+    typer.echo("Database is at the latest revision.")
+
+
+def redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision."""
+    upgrade_database(Settings())
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    try:
+        migrations.check(Settings())
+    except Exception as exc:  # alembic raises its own CommandError with the diff
+        raise fail(str(exc)) from None
+    typer.echo("Models and migrations agree.")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the database's revision and the latest one."""
+    current = run_async(current_revision)
+    typer.echo(f"database: {current or 'empty'}; latest: {migrations.head_revision()}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; tokens signed by older keys stay valid until they expire."""
+
+    async def work(runtime: Runtime) -> str:
+        async with runtime.sessionmaker() as session:
+            key = await keys.rotate(session, runtime.secret, runtime.settings.jwt_algorithm)
+            await session.commit()
+        return key.kid
+
+    typer.echo(f"New signing key {run_async(work)} is now used for new tokens.")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default from settings)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings)")] = None,
+    migrate: Annotated[
+        bool, typer.Option("--migrate", help="Migrate the database first if it is behind")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="Trust X-Forwarded-For from the load balancer")
+    ] = False,
+) -> None:
+    """Serve posfleet over HTTP."""
+    import uvicorn
+
+    settings = Settings()
+    current = run_async(current_revision, settings)
+    if current != migrations.head_revision():
+        if not migrate:
+            raise fail(
+                f"the database is at revision {current or 'none'}, not "
+                f"{migrations.head_revision()}: run `posfleet db upgrade` or `serve --migrate`"
+            )
+        upgrade_database(settings)
+    uvicorn.run(
+        "posfleet.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips="*" if proxy_headers else None,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def main() -> None:
+    app()

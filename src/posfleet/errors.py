@@ -1,0 +1,89 @@
+"""The one error tree of posfleet.
+
+Services raise :class:`AppError` subclasses; each dialect renders them into its own wire shape
+(Flow: ``{code, message, logId}``; Commerce Engine: ``{message, success: false, code}``).
+
+::
+
+    AppError                  500  (never raised directly)
+    ├── BadRequest            400
+    │   └── ValidationFailed  400  carries per-field messages
+    ├── Unauthorized          401
+    ├── Forbidden             403
+    ├── NotFound              404
+    ├── Conflict              409
+    ├── PayloadTooLarge       413
+    └── TooManyRequests       429  carries Retry-After
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class AppError(Exception):
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {}
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
+
+
+class ValidationFailed(BadRequest):
+    code = "validation_failed"
+
+    def __init__(
+        self, message: str, *, errors: Mapping[str, str] | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.errors: dict[str, str] = dict(errors or {})
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -1,0 +1,46 @@
+"""FastAPI dependencies shared by every router: the runtime, the unit of work, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.config import Settings
+from posfleet.db import session_scope
+from posfleet.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_settings(request: Request) -> Settings:
+    return get_runtime(request).settings
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with session_scope(get_runtime(request).sessionmaker) as session:
+        yield session
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with session_scope(get_runtime(request).read_sessionmaker) as session:
+        yield session
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (set ``--proxy-headers`` behind a proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+# scope="function": the unit of work commits before the response is sent, so a failed commit is
+# the client's error response and never a success the database does not hold.
+DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -1,0 +1,55 @@
+"""Attempt budgets shared by every replica: fixed-window counters kept in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from posfleet.errors import TooManyRequests
+from posfleet.kit.clock import utcnow
+from posfleet.models.rate_limit_bucket import RateLimitBucket
+
+
+class RateLimiter:
+    """Counts attempts per key in windows of ``window`` seconds.
+
+    Counting happens in its own short transaction so that an attempt is charged even when the
+    request that made it fails and rolls back.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], dialect: str) -> None:
+        self._sessionmaker = sessionmaker
+        self._insert = pg_insert if dialect == "postgresql" else sqlite_insert
+
+    async def hit(self, key: str, *, limit: int, window: int, message: str) -> None:
+        """Charge one attempt to ``key``; raise 429 once more than ``limit`` fall in a window."""
+        now = utcnow()
+        start = _window_start(now, window)
+        insert = self._insert(RateLimitBucket).values(key=key, window_start=start, count=1)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[RateLimitBucket.key, RateLimitBucket.window_start],
+            set_={"count": RateLimitBucket.count + 1},
+        ).returning(RateLimitBucket.count)
+        async with self._sessionmaker() as session:
+            count = (await session.execute(stmt)).scalar_one()
+            await session.commit()
+        if count > limit:
+            retry_after = int((start + timedelta(seconds=window) - now).total_seconds()) + 1
+            raise TooManyRequests(message, retry_after=retry_after)
+
+    async def purge(self, older_than: datetime) -> int:
+        async with self._sessionmaker() as session:
+            result = await session.execute(
+                delete(RateLimitBucket).where(RateLimitBucket.window_start < older_than)
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _window_start(now: datetime, window: int) -> datetime:
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % window, tz=now.tzinfo)

@@ -1,0 +1,50 @@
+"""Alembic environment: runs migrations on posfleet's own async engine, with progress."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from posfleet.config import Settings
+from posfleet.db import create_engine
+from posfleet.models import Base
+
+config = context.config
+settings: Settings = config.attributes.get("settings") or Settings()
+
+
+def _run(connection: Connection) -> None:
+    def on_version_apply(ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        # Long migrations show progress: one line per applied revision.
+        script = step.up_revision if step.is_upgrade else None
+        label = f"{script.revision} {script.doc}" if script is not None else step.down_revision_ids
+        print(f"  migrated: {label}", flush=True)
+
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        on_version_apply=on_version_apply,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _migrate() -> None:
+    engine = create_engine(settings)
+    async with engine.connect() as connection:
+        await connection.run_sync(_run)
+        await connection.commit()
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=settings.database_url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(_migrate())

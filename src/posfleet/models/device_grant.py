@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from posfleet.models.base import Base, created_at_column
+from posfleet.models.enums import GrantState
+
+_PENDING = text("state = 'PENDING'")
+
+
+class DeviceGrant(Base):
+    """A device authorization grant (RFC 8628, Flow names).
+
+    ``device_code_hash`` is the short code a person types; ``identifier_hash`` the device's
+    high-entropy polling secret.  Hashes only.
+    """
+
+    __tablename__ = "device_grants"
+    __table_args__ = (
+        Index(
+            "uq_device_grants_pending_code",
+            "device_code_hash",
+            unique=True,
+            sqlite_where=_PENDING,
+            postgresql_where=_PENDING,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("device_flow_clients.id", ondelete="CASCADE"), index=True
+    )
+    device_code_hash: Mapped[str] = mapped_column(String(64))
+    identifier_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    system_information: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[GrantState] = mapped_column(String(16), default=GrantState.PENDING)
+    interval_seconds: Mapped[int]
+    last_polled_at: Mapped[datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    decided_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    redeemed_at: Mapped[datetime | None]

@@ -1,0 +1,67 @@
+"""What a running posfleet process holds: engine, session factories, keys, hashers, limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from posfleet.config import Settings
+from posfleet.db import create_engine, create_sessionmaker
+from posfleet.kit.hashing import SecretHasher
+from posfleet.kit.jwt import JwtCodec
+from posfleet.kit.ratelimit import RateLimiter
+from posfleet.tokens import keys
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
+    secret: bytes
+    hasher: SecretHasher
+    codec: JwtCodec
+    limiter: RateLimiter
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        secret = settings.secret()
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            read_sessionmaker=create_sessionmaker(engine, readonly=True),
+            secret=secret,
+            hasher=SecretHasher(secret),
+            codec=JwtCodec(issuer=settings.jwt_issuer),
+            limiter=RateLimiter(sessionmaker, engine.dialect.name),
+        )
+
+    @property
+    def keep_retired_keys_for(self) -> timedelta:
+        return timedelta(seconds=self.settings.signing_key_retire_after_seconds)
+
+    async def load_signing_keys(self, *, create_if_missing: bool = True) -> None:
+        """Read the signing keys (making the first one on a new database)."""
+        async with self.sessionmaker() as session:
+            if create_if_missing:
+                await keys.ensure_key(session, self.secret, self.settings.jwt_algorithm)
+                await session.commit()
+            await keys.refresh_codec(
+                self.codec, session, self.secret, keep_retired_for=self.keep_retired_keys_for
+            )
+
+    async def reload_signing_keys(self) -> None:
+        """Pick up keys another replica (or ``posfleet keys rotate``) added."""
+        async with self.read_sessionmaker() as session:
+            await keys.refresh_codec(
+                self.codec, session, self.secret, keep_retired_for=self.keep_retired_keys_for
+            )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
