@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base
+from posfleet.models.base import Base, EnumString
 from posfleet.models.enums import DenominationMaterial
 
 
@@ -20,4 +20,4 @@ class CurrencyDenomination(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     currency_code: Mapped[str] = mapped_column(String(3))
     denomination: Mapped[int]
-    material: Mapped[DenominationMaterial] = mapped_column(String(8))
+    material: Mapped[DenominationMaterial] = mapped_column(EnumString(DenominationMaterial, 8))

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column, modified_at_column, uid_column
+from posfleet.models.base import Base, EnumString, created_at_column, modified_at_column, uid_column
 from posfleet.models.enums import AppCode, DeviceStatus
 
 
@@ -31,8 +31,10 @@ class Device(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     uid: Mapped[str] = uid_column()
     name: Mapped[str] = mapped_column(String(200))
-    app_code: Mapped[AppCode] = mapped_column(String(16), default=AppCode.UNKNOWN)
-    status: Mapped[DeviceStatus] = mapped_column(String(16), default=DeviceStatus.READY_TO_LINK)
+    app_code: Mapped[AppCode] = mapped_column(EnumString(AppCode, 16), default=AppCode.UNKNOWN)
+    status: Mapped[DeviceStatus] = mapped_column(
+        EnumString(DeviceStatus, 16), default=DeviceStatus.READY_TO_LINK
+    )
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"))
     till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id", ondelete="SET NULL"))
     identifier: Mapped[str | None] = mapped_column(String(64))

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column
+from posfleet.models.base import Base, EnumString, created_at_column
 from posfleet.models.enums import GrantState
 
 _PENDING = text("state = 'PENDING'")
@@ -37,7 +37,9 @@ class DeviceGrant(Base):
     identifier_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     system_information: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[GrantState] = mapped_column(String(16), default=GrantState.PENDING)
+    state: Mapped[GrantState] = mapped_column(
+        EnumString(GrantState, 16), default=GrantState.PENDING
+    )
     interval_seconds: Mapped[int]
     last_polled_at: Mapped[datetime | None]
     failed_attempts: Mapped[int] = mapped_column(default=0)

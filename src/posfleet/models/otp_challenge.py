@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column
+from posfleet.models.base import Base, EnumString, created_at_column
 from posfleet.models.enums import CodeState, DeliveryChannel
 
 
@@ -23,8 +23,8 @@ class OtpChallenge(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     otp_hash: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32), default="login")
-    channel: Mapped[DeliveryChannel] = mapped_column(String(16))
-    state: Mapped[CodeState] = mapped_column(String(16), default=CodeState.LIVE)
+    channel: Mapped[DeliveryChannel] = mapped_column(EnumString(DeliveryChannel, 16))
+    state: Mapped[CodeState] = mapped_column(EnumString(CodeState, 16), default=CodeState.LIVE)
     failed_attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime]

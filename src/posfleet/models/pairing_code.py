@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column
+from posfleet.models.base import Base, EnumString, created_at_column
 from posfleet.models.enums import CodeState
 
 _LIVE = text("state = 'LIVE'")
@@ -30,7 +30,7 @@ class PairingCode(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[CodeState] = mapped_column(String(16), default=CodeState.LIVE)
+    state: Mapped[CodeState] = mapped_column(EnumString(CodeState, 16), default=CodeState.LIVE)
     failed_attempts: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = created_at_column()

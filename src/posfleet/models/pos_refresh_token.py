@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column
+from posfleet.models.base import Base, EnumString, created_at_column
 from posfleet.models.enums import CodeState
 
 
@@ -19,7 +19,7 @@ class PosRefreshToken(Base):
         ForeignKey("pos_sessions.id", ondelete="CASCADE"), index=True
     )
     jti: Mapped[str] = mapped_column(String(64), unique=True)
-    state: Mapped[CodeState] = mapped_column(String(16), default=CodeState.LIVE)
+    state: Mapped[CodeState] = mapped_column(EnumString(CodeState, 16), default=CodeState.LIVE)
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime]
     spent_at: Mapped[datetime | None]

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column, uid_column
+from posfleet.models.base import Base, EnumString, created_at_column, uid_column
 from posfleet.models.enums import SessionState
 
 
@@ -20,7 +20,9 @@ class PosSession(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("tenant_users.id", ondelete="CASCADE"))
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
-    state: Mapped[SessionState] = mapped_column(String(16), default=SessionState.LIVE)
+    state: Mapped[SessionState] = mapped_column(
+        EnumString(SessionState, 16), default=SessionState.LIVE
+    )
     ended_reason: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = created_at_column()
     last_refreshed_at: Mapped[datetime | None]

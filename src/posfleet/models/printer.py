@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column, uid_column
+from posfleet.models.base import Base, EnumString, created_at_column, uid_column
 from posfleet.models.enums import PrinterType
 
 
@@ -18,5 +18,5 @@ class Printer(Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     uid: Mapped[str] = uid_column()
     name: Mapped[str] = mapped_column(String(200))
-    type: Mapped[PrinterType] = mapped_column(String(16))
+    type: Mapped[PrinterType] = mapped_column(EnumString(PrinterType, 16))
     created_at: Mapped[datetime] = created_at_column()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base
+from posfleet.models.base import Base, EnumString
 from posfleet.models.enums import ReasonKind
 
 
@@ -15,7 +15,7 @@ class Reason(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[ReasonKind] = mapped_column(String(16))
+    kind: Mapped[ReasonKind] = mapped_column(EnumString(ReasonKind, 16))
     code: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(default=0)

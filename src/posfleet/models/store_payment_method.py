@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column, uid_column
+from posfleet.models.base import Base, EnumString, created_at_column, uid_column
 from posfleet.models.enums import PaymentCode, PaymentVisibility
 
 
@@ -29,12 +29,12 @@ class StorePaymentMethod(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
     uid: Mapped[str] = uid_column()
-    code: Mapped[PaymentCode] = mapped_column(String(32))
+    code: Mapped[PaymentCode] = mapped_column(EnumString(PaymentCode, 32))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(500), default="")
     settlement_code: Mapped[str] = mapped_column(String(64), default="")
     visibility: Mapped[PaymentVisibility] = mapped_column(
-        String(16), default=PaymentVisibility.LISTED
+        EnumString(PaymentVisibility, 16), default=PaymentVisibility.LISTED
     )
     position: Mapped[int] = mapped_column(default=0)
     allow_refund: Mapped[bool] = mapped_column(default=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column, modified_at_column, uid_column
+from posfleet.models.base import Base, EnumString, created_at_column, modified_at_column, uid_column
 from posfleet.models.enums import AccountType, UserStatus
 
 
@@ -31,8 +31,10 @@ class TenantUser(Base):
     email: Mapped[str] = mapped_column(String(320), default="")
     mobile: Mapped[str] = mapped_column(String(32), default="")
     mobile_country_code: Mapped[str] = mapped_column(String(8), default="")
-    account_type: Mapped[AccountType] = mapped_column(String(16))
-    status: Mapped[UserStatus] = mapped_column(String(16), default=UserStatus.ACTIVE)
+    account_type: Mapped[AccountType] = mapped_column(EnumString(AccountType, 16))
+    status: Mapped[UserStatus] = mapped_column(
+        EnumString(UserStatus, 16), default=UserStatus.ACTIVE
+    )
     language_code: Mapped[str] = mapped_column(String(2), default="nb")
     permissions: Mapped[list[str]] = mapped_column(default=list)
     all_stores: Mapped[bool] = mapped_column(default=False)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, created_at_column, modified_at_column, uid_column
+from posfleet.models.base import Base, EnumString, created_at_column, modified_at_column, uid_column
 from posfleet.models.enums import PaymentTerminal
 
 
@@ -27,7 +27,7 @@ class Till(Base):
     number: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
     payment_terminal: Mapped[PaymentTerminal] = mapped_column(
-        String(16), default=PaymentTerminal.NONE
+        EnumString(PaymentTerminal, 16), default=PaymentTerminal.NONE
     )
     barcode_printer: Mapped[str] = mapped_column(String(200), default="")
     cash_drawer: Mapped[str] = mapped_column(String(200), default="")

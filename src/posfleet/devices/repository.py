@@ -1,0 +1,168 @@
+"""Queries about devices and the rows a device refers to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.models import (
+    AuditEvent,
+    Device,
+    DevicePrinter,
+    DeviceRefreshToken,
+    DeviceSettingDefinition,
+    DeviceSettingValue,
+    LinkCode,
+    PairingCode,
+    Printer,
+    Store,
+    Till,
+)
+from posfleet.models.enums import CodeState
+
+
+class DeviceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: int, uid: str) -> Device | None:
+        return await self.session.scalar(
+            select(Device).where(Device.tenant_id == tenant_id, Device.uid == uid)
+        )
+
+    async def get_by_id(self, device_id: int) -> Device | None:
+        return await self.session.get(Device, device_id)
+
+    async def uid_taken(self, tenant_id: int, uid: str) -> bool:
+        found = await self.session.scalar(
+            select(Device.id).where(Device.tenant_id == tenant_id, Device.uid == uid)
+        )
+        return found is not None
+
+    async def identifier_taken(self, identifier: str) -> bool:
+        found = await self.session.scalar(select(Device.id).where(Device.identifier == identifier))
+        return found is not None
+
+    async def store(self, tenant_id: int, uid: str) -> Store | None:
+        return await self.session.scalar(
+            select(Store).where(Store.tenant_id == tenant_id, Store.uid == uid)
+        )
+
+    async def store_by_id(self, store_id: int) -> Store | None:
+        return await self.session.get(Store, store_id)
+
+    async def till(self, tenant_id: int, uid: str) -> Till | None:
+        return await self.session.scalar(
+            select(Till).where(Till.tenant_id == tenant_id, Till.uid == uid)
+        )
+
+    async def till_by_id(self, till_id: int) -> Till | None:
+        return await self.session.get(Till, till_id)
+
+    async def device_on_till(self, till_id: int) -> Device | None:
+        return await self.session.scalar(select(Device).where(Device.till_id == till_id))
+
+    async def printers(self, tenant_id: int, uids: Sequence[str]) -> list[Printer]:
+        if not uids:
+            return []
+        rows = await self.session.scalars(
+            select(Printer).where(Printer.tenant_id == tenant_id, Printer.uid.in_(uids))
+        )
+        return list(rows)
+
+    async def device_printers(self, device_id: int) -> list[Printer]:
+        rows = await self.session.scalars(
+            select(Printer)
+            .join(DevicePrinter, DevicePrinter.printer_id == Printer.id)
+            .where(DevicePrinter.device_id == device_id)
+            .order_by(Printer.name, Printer.id)
+        )
+        return list(rows)
+
+    async def set_printers(self, device_id: int, printers: Sequence[Printer]) -> None:
+        await self.session.execute(
+            delete(DevicePrinter).where(DevicePrinter.device_id == device_id)
+        )
+        self.session.add_all(DevicePrinter(device_id=device_id, printer_id=p.id) for p in printers)
+        await self.session.flush()
+
+    async def setting_definitions(self, tenant_id: int) -> list[DeviceSettingDefinition]:
+        rows = await self.session.scalars(
+            select(DeviceSettingDefinition)
+            .where(DeviceSettingDefinition.tenant_id == tenant_id)
+            .order_by(DeviceSettingDefinition.key)
+        )
+        return list(rows)
+
+    async def setting_values(self, device_id: int) -> dict[int, str]:
+        rows = await self.session.execute(
+            select(DeviceSettingValue.definition_id, DeviceSettingValue.value).where(
+                DeviceSettingValue.device_id == device_id
+            )
+        )
+        return dict(rows.tuples())
+
+    async def set_setting_values(self, device_id: int, values: dict[int, str]) -> None:
+        await self.session.execute(
+            delete(DeviceSettingValue).where(DeviceSettingValue.device_id == device_id)
+        )
+        self.session.add_all(
+            DeviceSettingValue(device_id=device_id, definition_id=d, value=v)
+            for d, v in values.items()
+        )
+        await self.session.flush()
+
+    async def add_link_code(self, device: Device, code_hash: str) -> None:
+        async with self.session.begin_nested():
+            self.session.add(
+                LinkCode(tenant_id=device.tenant_id, device_id=device.id, code_hash=code_hash)
+            )
+
+    async def revoke_codes(self, device_id: int, now: datetime) -> None:
+        """Every live link and pairing code of the device stops working."""
+        for table in (LinkCode, PairingCode):
+            await self.session.execute(
+                update(table)
+                .where(table.device_id == device_id, table.state == CodeState.LIVE)
+                .values(state=CodeState.REVOKED, spent_at=now)
+            )
+
+    async def revoke_refresh_tokens(self, device_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(DeviceRefreshToken)
+            .where(
+                DeviceRefreshToken.device_id == device_id, DeviceRefreshToken.revoked_at.is_(None)
+            )
+            .values(revoked_at=now)
+        )
+
+    async def delete(self, device: Device) -> None:
+        await self.session.delete(device)
+        await self.session.flush()
+
+    def audit(
+        self, tenant_id: int, device_uid: str, actor: str, action: str, **detail: object
+    ) -> None:
+        self.session.add(
+            AuditEvent(
+                tenant_id=tenant_id,
+                device_uid=device_uid,
+                actor=actor,
+                action=action,
+                detail=detail,
+            )
+        )
+
+    async def audit_trail(
+        self, tenant_id: int, device_uid: str, limit: int = 100
+    ) -> list[AuditEvent]:
+        rows = await self.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.tenant_id == tenant_id, AuditEvent.device_uid == device_uid)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+        return list(rows)

@@ -1,0 +1,66 @@
+"""Flow v2 bearer authentication: typed dependencies for each security scheme of the spec."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from posfleet.errors import Forbidden, Unauthorized
+from posfleet.http import DbSession, RuntimeDep
+from posfleet.kit.jwt import TokenType
+from posfleet.tokens.principal import Principal
+from posfleet.tokens.service import TokenService
+
+_bearer = HTTPBearer(auto_error=False, description="A posfleet JWT")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+ADMIN_TOKENS = (TokenType.AUTH, TokenType.ACCESS, TokenType.INTEGRATION)
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("A bearer token is required")
+    return credentials.credentials
+
+
+async def admin_principal(
+    credentials: Credentials,
+    session: DbSession,
+    runtime: RuntimeDep,
+    tenant_uid: Annotated[str, Path(alias="tenantUid", pattern=r"^[A-Za-z0-9_-]+$")],
+) -> Principal:
+    """An authToken, accessToken or integrationToken of ``tenantUid`` allowed to manage devices.
+
+    A token of another tenant gets 403 and learns nothing about the tenant in the path.
+    """
+    principal = await TokenService(session, runtime).authenticate(
+        _token(credentials), *ADMIN_TOKENS
+    )
+    if principal.tenant.uid != tenant_uid:
+        raise Forbidden("The token does not grant access to this tenant")
+    if not principal.can_manage_devices:
+        raise Forbidden("TENANT.ADMIN or DEVICE permission is required")
+    return principal
+
+
+async def device_principal(
+    credentials: Credentials, session: DbSession, runtime: RuntimeDep
+) -> Principal:
+    """A deviceToken of an ACTIVE device."""
+    return await TokenService(session, runtime).authenticate(_token(credentials), TokenType.DEVICE)
+
+
+async def device_or_user_principal(
+    credentials: Credentials, session: DbSession, runtime: RuntimeDep
+) -> Principal:
+    """A deviceToken, or the accessToken of a user logged in on that device."""
+    return await TokenService(session, runtime).authenticate(
+        _token(credentials), TokenType.DEVICE, TokenType.DEVICE_USER
+    )
+
+
+AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+DevicePrincipal = Annotated[Principal, Depends(device_principal)]
+DeviceOrUserPrincipal = Annotated[Principal, Depends(device_or_user_principal)]

@@ -1,0 +1,31 @@
+"""The rows a token's claims point at, looked up on every request (revocation is checked live)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.models import Device, IntegrationToken, Tenant, TenantUser
+
+
+class TokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def tenant(self, uid: str) -> Tenant | None:
+        return await self.session.scalar(select(Tenant).where(Tenant.uid == uid))
+
+    async def user(self, tenant_id: int, uid: str) -> TenantUser | None:
+        return await self.session.scalar(
+            select(TenantUser).where(TenantUser.tenant_id == tenant_id, TenantUser.uid == uid)
+        )
+
+    async def device(self, tenant_id: int, uid: str) -> Device | None:
+        return await self.session.scalar(
+            select(Device).where(Device.tenant_id == tenant_id, Device.uid == uid)
+        )
+
+    async def integration_token(self, jti: str) -> IntegrationToken | None:
+        return await self.session.scalar(
+            select(IntegrationToken).where(IntegrationToken.jti == jti)
+        )

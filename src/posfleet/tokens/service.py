@@ -1,0 +1,144 @@
+"""Issuing posfleet's JWTs and turning a presented token back into a live :class:`Principal`.
+
+Tokens are stateless to verify but never trusted alone: every request re-reads the rows a token
+names, so block, reset, delete, revocation and user deactivation bite on the next request, on
+every replica.
+
+Claims: ``sub`` (user or device uid), ``ten`` (tenant uid), ``typ``; device tokens add ``gen``
+(the device's credential epoch); user tokens add ``ver`` (the user's token version);
+``device_user`` tokens add ``dev``; integration tokens' ``jti`` names their revocable row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.errors import Unauthorized
+from posfleet.kit.jwt import TokenType
+from posfleet.models import Device, IntegrationToken, Tenant, TenantUser
+from posfleet.models.enums import AccountType, DeviceStatus, UserStatus
+from posfleet.runtime import Runtime
+from posfleet.tokens.principal import Principal
+from posfleet.tokens.repository import TokenRepository
+
+# An integration token without an expiry still needs an ``exp`` claim.
+INTEGRATION_TOKEN_HORIZON = timedelta(days=3650)
+
+
+class TokenService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.repo = TokenRepository(session)
+
+    # Issuing
+
+    def _encode(
+        self, typ: TokenType, claims: dict[str, Any], ttl: timedelta
+    ) -> tuple[str, datetime]:
+        return self.runtime.codec.encode(typ, claims, ttl)
+
+    def auth_token(self, user: TenantUser, tenant: Tenant) -> tuple[str, datetime]:
+        return self._encode(
+            TokenType.AUTH,
+            _user_claims(user, tenant),
+            timedelta(seconds=self.settings.auth_token_ttl_seconds),
+        )
+
+    def access_token(self, user: TenantUser, tenant: Tenant) -> tuple[str, datetime]:
+        return self._encode(
+            TokenType.ACCESS,
+            _user_claims(user, tenant),
+            timedelta(seconds=self.settings.access_token_ttl_seconds),
+        )
+
+    def integration_token(
+        self, row: IntegrationToken, user: TenantUser, tenant: Tenant
+    ) -> tuple[str, datetime]:
+        ttl = row.expires_at - row.created_at if row.expires_at else INTEGRATION_TOKEN_HORIZON
+        return self._encode(
+            TokenType.INTEGRATION, {**_user_claims(user, tenant), "jti": row.jti}, ttl
+        )
+
+    def device_token(self, device: Device, tenant: Tenant) -> tuple[str, datetime]:
+        return self._encode(
+            TokenType.DEVICE,
+            {"sub": device.uid, "ten": tenant.uid, "gen": device.credential_generation},
+            timedelta(seconds=self.settings.device_token_ttl_seconds),
+        )
+
+    def device_user_token(
+        self, user: TenantUser, device: Device, tenant: Tenant
+    ) -> tuple[str, datetime]:
+        return self._encode(
+            TokenType.DEVICE_USER,
+            {
+                **_user_claims(user, tenant),
+                "dev": device.uid,
+                "gen": device.credential_generation,
+            },
+            timedelta(seconds=self.settings.access_token_ttl_seconds),
+        )
+
+    # Verifying
+
+    async def decode(self, token: str, *types: TokenType) -> dict[str, Any]:
+        codec = self.runtime.codec
+        kid = codec.unverified_kid(token)
+        if kid is not None and kid not in codec.keys:
+            # Another replica (or `posfleet keys rotate`) may have added a key since we loaded.
+            await self.runtime.reload_signing_keys()
+        return codec.decode(token, *types)
+
+    async def authenticate(self, token: str, *types: TokenType) -> Principal:
+        """The live principal behind ``token``, or :class:`Unauthorized`."""
+        claims = await self.decode(token, *types)
+        typ = TokenType(claims["typ"])
+        tenant = await self.repo.tenant(str(claims.get("ten", "")))
+        if tenant is None:
+            raise Unauthorized("The token's tenant no longer exists")
+        if typ in (TokenType.DEVICE, TokenType.DEVICE_USER):
+            device_uid = claims["sub"] if typ is TokenType.DEVICE else claims.get("dev", "")
+            device = await self._live_device(tenant, str(device_uid), claims)
+            user = None
+            if typ is TokenType.DEVICE_USER:
+                user = await self._live_user(tenant, claims)
+            return Principal(typ, tenant, user=user, device=device)
+        user = await self._live_user(tenant, claims)
+        if typ is TokenType.INTEGRATION:
+            await self._live_integration_token(user, str(claims.get("jti", "")))
+        return Principal(typ, tenant, user=user)
+
+    async def _live_device(self, tenant: Tenant, uid: str, claims: dict[str, Any]) -> Device:
+        device = await self.repo.device(tenant.id, uid)
+        if device is None or device.credential_generation != claims.get("gen"):
+            raise Unauthorized("The device's credentials have been revoked")
+        if device.status is not DeviceStatus.ACTIVE:
+            raise Unauthorized(f"The device is {device.status.lower().replace('_', ' ')}")
+        return device
+
+    async def _live_user(self, tenant: Tenant, claims: dict[str, Any]) -> TenantUser:
+        user = await self.repo.user(tenant.id, str(claims["sub"]))
+        if user is None or user.token_version != claims.get("ver"):
+            raise Unauthorized("The user's tokens have been revoked")
+        if user.status is not UserStatus.ACTIVE:
+            raise Unauthorized("The user is not active")
+        return user
+
+    async def _live_integration_token(self, user: TenantUser, jti: str) -> None:
+        row = await self.repo.integration_token(jti)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or row.user_id != user.id
+            or user.account_type is not AccountType.INTEGRATION
+        ):
+            raise Unauthorized("The integration token has been revoked")
+
+
+def _user_claims(user: TenantUser, tenant: Tenant) -> dict[str, Any]:
+    return {"sub": user.uid, "ten": tenant.uid, "ver": user.token_version, "uc": user.user_code}
