@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from posfleet.config import Settings
+from posfleet.errors import AppError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -81,11 +82,20 @@ def create_sessionmaker(
 async def session_scope(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commits when the block succeeds, rolls back when it raises."""
+    """One unit of work: commits when the block succeeds, rolls back when it raises.
+
+    An :class:`AppError` with ``keeps_work`` set commits before it propagates.
+    """
     async with sessionmaker() as session:
         try:
             yield session
             await session.commit()
+        except AppError as exc:
+            if exc.keeps_work:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -24,12 +24,19 @@ from collections.abc import Mapping
 class AppError(Exception):
     status_code: int = 500
     code: str = "internal_error"
+    #: When True the unit of work still commits as this error ends it: the failure is itself
+    #: state to keep (a wrong guess charged to a code, a session revoked for token reuse).
+    keeps_work: bool = False
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, keeps_work: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if keeps_work is not None:
+            self.keeps_work = keeps_work
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -45,9 +52,14 @@ class ValidationFailed(BadRequest):
     code = "validation_failed"
 
     def __init__(
-        self, message: str, *, errors: Mapping[str, str] | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        errors: Mapping[str, str] | None = None,
+        code: str | None = None,
+        keeps_work: bool | None = None,
     ) -> None:
-        super().__init__(message, code=code)
+        super().__init__(message, code=code, keeps_work=keeps_work)
         self.errors: dict[str, str] = dict(errors or {})
 
 
@@ -79,6 +91,7 @@ class PayloadTooLarge(AppError):
 class TooManyRequests(AppError):
     status_code = 429
     code = "too_many_requests"
+    keeps_work = True  # the attempt that hit the limit still counts
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code)

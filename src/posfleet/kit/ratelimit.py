@@ -15,17 +15,27 @@ from posfleet.models.rate_limit_bucket import RateLimitBucket
 
 
 class RateLimiter:
-    """Counts attempts per key in windows of ``window`` seconds.
+    """Counts attempts per key in windows of ``window`` seconds, in the database.
 
-    Counting happens in its own short transaction so that an attempt is charged even when the
-    request that made it fails and rolls back.
+    Pass the request's ``session`` once its unit of work has touched the database: SQLite has
+    one writer at a time, so a second transaction would wait for the first one forever.  The
+    count then commits with the request, and with the 429 or any error raised with
+    ``keeps_work``.  Without a session the hit commits in its own short transaction.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], dialect: str) -> None:
         self._sessionmaker = sessionmaker
         self._insert = pg_insert if dialect == "postgresql" else sqlite_insert
 
-    async def hit(self, key: str, *, limit: int, window: int, message: str) -> None:
+    async def hit(
+        self,
+        key: str,
+        *,
+        limit: int,
+        window: int,
+        message: str,
+        session: AsyncSession | None = None,
+    ) -> None:
         """Charge one attempt to ``key``; raise 429 once more than ``limit`` fall in a window."""
         now = utcnow()
         start = _window_start(now, window)
@@ -34,9 +44,12 @@ class RateLimiter:
             index_elements=[RateLimitBucket.key, RateLimitBucket.window_start],
             set_={"count": RateLimitBucket.count + 1},
         ).returning(RateLimitBucket.count)
-        async with self._sessionmaker() as session:
+        if session is not None:
             count = (await session.execute(stmt)).scalar_one()
-            await session.commit()
+        else:
+            async with self._sessionmaker() as own:
+                count = (await own.execute(stmt)).scalar_one()
+                await own.commit()
         if count > limit:
             retry_after = int((start + timedelta(seconds=window) - now).total_seconds()) + 1
             raise TooManyRequests(message, retry_after=retry_after)

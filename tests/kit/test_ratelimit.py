@@ -1,0 +1,62 @@
+"""Attempt budgets live in the database and survive the failing request that spent them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from posfleet.db import session_scope
+from posfleet.errors import BadRequest, TooManyRequests
+from posfleet.models import Tenant
+from posfleet.runtime import Runtime
+from tests.conftest import unique
+
+
+async def test_the_attempt_over_the_limit_is_refused_with_retry_after(runtime: Runtime) -> None:
+    key = unique("addr")
+    for _ in range(3):
+        await runtime.limiter.hit(key, limit=3, window=60, message="slow down")
+    with pytest.raises(TooManyRequests) as raised:
+        await runtime.limiter.hit(key, limit=3, window=60, message="slow down")
+    assert 1 <= raised.value.retry_after <= 61
+    assert raised.value.headers["Retry-After"] == str(raised.value.retry_after)
+
+
+async def test_a_hit_inside_a_writing_unit_of_work_does_not_wait_for_itself(
+    runtime: Runtime,
+) -> None:
+    """On SQLite a second transaction would wait on the first; the request's own session is used."""
+    key = unique("addr")
+    async with session_scope(runtime.sessionmaker) as session:
+        session.add(Tenant(uid=unique("tenant"), name="x"))
+        await session.flush()
+        await runtime.limiter.hit(key, limit=5, window=60, message="m", session=session)
+
+
+async def _failing_unit_of_work(
+    runtime: Runtime, tenant_uid: str, error: BadRequest, key: str | None = None
+) -> None:
+    async with session_scope(runtime.sessionmaker) as session:
+        session.add(Tenant(uid=tenant_uid, name="kept"))
+        await session.flush()
+        if key is not None:
+            await runtime.limiter.hit(key, limit=1, window=60, message="m", session=session)
+        raise error
+
+
+async def test_an_error_that_keeps_work_commits_the_counted_attempt(runtime: Runtime) -> None:
+    key, tenant_uid = unique("addr"), unique("tenant")
+    with pytest.raises(BadRequest):
+        await _failing_unit_of_work(runtime, tenant_uid, BadRequest("no", keeps_work=True), key)
+    with pytest.raises(TooManyRequests):
+        await runtime.limiter.hit(key, limit=1, window=60, message="m")
+    async with runtime.sessionmaker() as session:
+        assert await session.scalar(select(Tenant.name).where(Tenant.uid == tenant_uid)) == "kept"
+
+
+async def test_an_ordinary_error_rolls_the_unit_of_work_back(runtime: Runtime) -> None:
+    tenant_uid = unique("tenant")
+    with pytest.raises(BadRequest):
+        await _failing_unit_of_work(runtime, tenant_uid, BadRequest("no"))
+    async with runtime.sessionmaker() as session:
+        assert await session.scalar(select(Tenant.id).where(Tenant.uid == tenant_uid)) is None
