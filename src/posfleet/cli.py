@@ -6,15 +6,18 @@ A user's mistake ends in one clear line on stderr and exit status 1, never a tra
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from posfleet import migrations
+from posfleet import admin_cli, migrations
 from posfleet.config import Settings
+from posfleet.db import session_scope
 from posfleet.errors import AppError
 from posfleet.runtime import Runtime
 from posfleet.tokens import keys
@@ -26,6 +29,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+for _name, _group in admin_cli.GROUPS.items():
+    app.add_typer(_group, name=_name)
 
 
 def fail(message: str) -> typer.Exit:
@@ -156,6 +161,49 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+@app.command()
+def demo(
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="Write the demo's UIDs, credentials and live codes here (JSON)"),
+    ] = None,
+) -> None:
+    """Create (or refresh) demo data that looks like a real retailer; safe to run again."""
+    from posfleet.demo import seed_demo
+
+    settings = Settings()
+    if run_async(current_revision, settings) != migrations.head_revision():
+        upgrade_database(settings)
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        async with session_scope(runtime.sessionmaker) as session:
+            return await seed_demo(session, runtime, lambda line: typer.echo(f"  {line}"))
+
+    typer.echo("Seeding demo data ...")
+    result = run_async(work, settings)
+    if manifest is not None:
+        try:
+            manifest.write_text(json.dumps(result, indent=2) + "\n")
+        except OSError as exc:
+            raise fail(f"cannot write the manifest {manifest}: {exc.strerror}") from None
+    flow, commerce = result["flow"], result["commerce"]
+    base = settings.public_base_url.rstrip("/")
+    typer.echo(
+        f"""
+posfleet demo is ready (demo passwords are fixed: never use them for real data).
+  Server:        {base}  (API docs: {base}/docs)
+  Tenant:        {flow["tenantUid"]}   store {flow["storeUid"]}
+  Admin:         {flow["admin"]["userCode"]} / {flow["admin"]["password"]}   (FULL, TENANT.ADMIN)
+  Cashier:       {flow["cashier"]["userCode"]} / {flow["cashier"]["password"]}   (REGULAR)
+  Link a device: POST {base}/v2/device/{flow["readyDevice"]["deviceLinkCode"]}/link
+                 with appId {flow["apps"]["CLIENT"]} and the admin's userCode and password
+  Commerce:      storeId {commerce["storeId"]}, location {commerce["locationId"]}, \
+login email {commerce["user"]["email"]}"""
+    )
+    if manifest is not None:
+        typer.echo(f"  Manifest:      {manifest} (keys described in docs/demo.md)")
 
 
 def main() -> None:

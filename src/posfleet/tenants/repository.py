@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.models import (
     Base,
     CurrencyDenomination,
+    Device,
     DeviceFlowClient,
     DeviceSettingDefinition,
     Printer,
@@ -214,3 +215,20 @@ class TenantRepository:
                 select(DeviceFlowClient).order_by(DeviceFlowClient.client_id)
             )
         ).all()
+
+    # The fleet at a glance ---------------------------------------------------------------
+
+    async def device_overview(
+        self, tenant_id: int, store_id: int | None = None
+    ) -> Sequence[tuple[Device, str | None, int | None]]:
+        """The tenant's devices with their store's name and till's number, for listings."""
+        query = (
+            select(Device, Store.name, Till.number)
+            .outerjoin(Store, Store.id == Device.store_id)
+            .outerjoin(Till, Till.id == Device.till_id)
+            .where(Device.tenant_id == tenant_id)
+        )
+        if store_id is not None:
+            query = query.where(Device.store_id == store_id)
+        result = await self.session.execute(query.order_by(Store.name, Till.number, Device.name))
+        return [(device, store, till) for device, store, till in result.all()]

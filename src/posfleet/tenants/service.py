@@ -20,6 +20,7 @@ from posfleet.errors import Conflict, NotFound, ValidationFailed
 from posfleet.models import (
     Base,
     CurrencyDenomination,
+    Device,
     DeviceFlowClient,
     DeviceSettingDefinition,
     Printer,
@@ -503,3 +504,11 @@ class TenantService:
 
     async def list_device_flow_clients(self) -> Sequence[DeviceFlowClient]:
         return await self.repository.device_flow_clients()
+
+    # The fleet at a glance ---------------------------------------------------------------
+
+    async def device_overview(
+        self, tenant: Tenant, store: Store | None = None
+    ) -> Sequence[tuple[Device, str | None, int | None]]:
+        """Every device of the tenant (or of one store) with its store name and till number."""
+        return await self.repository.device_overview(tenant.id, store.id if store else None)
