@@ -1,0 +1,127 @@
+"""The ``posfleet`` command on both engines: schema, admin commands, and how it reports mistakes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from posfleet.config import Settings
+from posfleet.db import create_engine
+from posfleet.migrations import check, head_revision
+from posfleet.models import Base
+from tests.conftest import TEST_SECRET, unique
+from tests.support.cli import empty_database, posfleet
+from tests.support.postgres import PostgresServer
+
+
+def table_names(url: str) -> set[str]:
+    async def read() -> set[str]:
+        engine = create_engine(Settings(database_url=url, secret_key=TEST_SECRET))
+        try:
+            async with engine.connect() as conn:
+                return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_db_upgrade_on_an_empty_database_creates_the_whole_schema(
+    backend: str, pg_server: PostgresServer | None, tmp_path: Path
+) -> None:
+    url = empty_database(backend, pg_server, tmp_path)
+    assert posfleet(url, "db", "status").stdout.strip().startswith("database: empty")
+
+    result = posfleet(url, "db", "upgrade")
+
+    assert result.exit_code == 0, result.output
+    assert table_names(url) == set(Base.metadata.tables) | {"alembic_version"}
+    assert f"database: {head_revision()}" in posfleet(url, "db", "status").stdout
+    agree = posfleet(url, "db", "check")
+    assert agree.exit_code == 0, agree.output
+    assert "agree" in agree.stdout
+
+
+def test_the_migrations_and_the_models_agree(backend: str, database_urls: dict[str, str]) -> None:
+    """``alembic check`` finds nothing to autogenerate on a database migrated to head."""
+    check(Settings(database_url=database_urls[backend], secret_key=TEST_SECRET))
+
+
+def test_an_admin_sets_up_a_tenant_from_the_command_line(
+    backend: str, database_urls: dict[str, str]
+) -> None:
+    url = database_urls[backend]
+    tenant, store, till = unique("tenant"), unique("store"), unique("till")
+    app_id, client_id = unique("app"), unique("client")
+
+    steps = [
+        ("tenant", "create", "Nordlys Sport AS", "--uid", tenant, "--vat-number", "NO1MVA"),
+        ("store", "create", tenant, "Oslo", "--uid", store, "--city", "Oslo"),
+        ("till", "create", tenant, store, "1", "--uid", till, "--payment-terminal", "adyen"),
+        ("user", "create", tenant, "ingrid", "--password", "pw", "--account-type", "FULL",
+         "--admin", "--all-stores", "--email", "ingrid@example.com"),
+        ("user", "create", tenant, "kari", "--password", "pin", "--store", store,
+         "--mobile", "912 34 567", "--country-code", "47"),
+        ("app", "register", app_id, "--app-code", "ASSISTANT", "--name", "Assistant"),
+        ("client", "create", client_id),
+    ]  # fmt: skip
+    for step in steps:
+        result = posfleet(url, *step)
+        assert result.exit_code == 0, (step, result.output)
+    assert tenant in posfleet(url, "tenant", "list").stdout
+    apps = posfleet(url, "app", "list").stdout
+    assert any(app_id in line and "ASSISTANT" in line for line in apps.splitlines())
+
+    listing = posfleet(url, "devices", "list", tenant)
+    assert listing.exit_code == 0
+    assert listing.stdout.splitlines()[0].split() == [
+        "UID", "NAME", "APP", "STATUS", "STORE", "TILL", "LAST", "ACTIVE", "(UTC)"
+    ]  # fmt: skip
+    assert listing.stdout.strip().endswith("0 devices")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("tenant", "create", "X", "--uid", "not a uid"), "Invalid tenant: uid"),
+        (("store", "create", "no-such-tenant", "Oslo"), "No tenant 'no-such-tenant'"),
+        (("devices", "list", "no-such-tenant"), "No tenant 'no-such-tenant'"),
+        (("app", "register", "x", "--app-code", "TOASTER"), "Invalid value for '--app-code'"),
+    ],
+)
+def test_a_user_mistake_is_one_line_and_a_non_zero_exit(
+    backend: str, database_urls: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    result = posfleet(database_urls[backend], *args)
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_taken_till_number_is_reported_without_a_traceback(
+    backend: str, database_urls: dict[str, str]
+) -> None:
+    url = database_urls[backend]
+    tenant, store = unique("tenant"), unique("store")
+    assert posfleet(url, "tenant", "create", "T", "--uid", tenant).exit_code == 0
+    assert posfleet(url, "store", "create", tenant, "S", "--uid", store).exit_code == 0
+    assert posfleet(url, "till", "create", tenant, store, "1").exit_code == 0
+
+    again = posfleet(url, "till", "create", tenant, store, "1")
+
+    assert again.exit_code == 1
+    assert again.stderr.strip().splitlines() == [
+        f"error: Till number 1 is already used in store '{store}'"
+    ]
+
+
+def test_admin_permission_needs_a_full_account(backend: str, database_urls: dict[str, str]) -> None:
+    url = database_urls[backend]
+    tenant = unique("tenant")
+    assert posfleet(url, "tenant", "create", "T", "--uid", tenant).exit_code == 0
+    result = posfleet(url, "user", "create", tenant, "kari", "--password", "x", "--admin")
+    assert result.exit_code == 1
+    assert "--admin needs --account-type FULL" in result.stderr
