@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from posfleet import health, rendering
 from posfleet.config import Settings
 from posfleet.errors import AppError
+from posfleet.flow import device as flow_device
 from posfleet.logging import configure_logging
 from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from posfleet.runtime import Runtime
@@ -56,4 +57,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health.router)
+    app.include_router(flow_device.router)
     return app

@@ -1,0 +1,106 @@
+"""What a linked device is told about itself: its store, till, tenant, payment methods, reasons,
+denominations, settings and printers — assembled with one query per kind.
+
+A device must be placed in a store whose payment methods include a zero-amount method before it
+can be served; a device without a till is normal (a handheld) and is served without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.devices.access_repository import DeviceAccessRepository
+from posfleet.devices.service import DeviceService
+from posfleet.devices.settings import SettingView
+from posfleet.errors import Conflict
+from posfleet.kit.clock import utcnow
+from posfleet.models import (
+    CurrencyDenomination,
+    Device,
+    Printer,
+    Reason,
+    Store,
+    StorePaymentMethod,
+    Tenant,
+    Till,
+)
+from posfleet.models.enums import ReasonKind
+from posfleet.runtime import Runtime
+from posfleet.tenants.service import TenantService
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    device: Device
+    tenant: Tenant
+    store: Store
+    till: Till | None
+    payment_methods: list[StorePaymentMethod]
+    zero_amount_method: StorePaymentMethod
+    discount_reasons: list[Reason]
+    return_reasons: list[Reason]
+    denominations: list[CurrencyDenomination]
+    settings: list[SettingView]
+    printers: list[Printer]
+
+
+class DeviceInfoService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.devices = DeviceService(session, runtime)
+        self.tenants = TenantService(session)
+        self.access = DeviceAccessRepository(session)
+
+    async def info(self, device: Device, tenant: Tenant) -> DeviceInfo:
+        """Everything the device needs to run; 409 when its configuration is incomplete."""
+        details = await self.devices.details(device)
+        store = details.store
+        if store is None:
+            raise Conflict(
+                "The device must be placed in a store before it can be used: "
+                "ask an administrator to set the device's store",
+                code="device_not_in_store",
+            )
+        methods = list(await self.tenants.list_payment_methods(store))
+        zero = next((m for m in methods if m.is_zero_amount), None)
+        if zero is None:
+            raise Conflict(
+                f"Store {store.uid} has no zero-amount payment method; an administrator must "
+                "mark one of the store's payment methods as the zero-amount method",
+                code="store_without_zero_amount_method",
+            )
+        reasons = await self.tenants.list_reasons(tenant)
+        return DeviceInfo(
+            device=device,
+            tenant=tenant,
+            store=store,
+            till=details.till,
+            payment_methods=[m for m in methods if not m.is_zero_amount],
+            zero_amount_method=zero,
+            discount_reasons=[r for r in reasons if r.kind is ReasonKind.DISCOUNT],
+            return_reasons=[r for r in reasons if r.kind is ReasonKind.RETURN],
+            denominations=list(await self.tenants.list_denominations(tenant)),
+            settings=details.settings,
+            printers=details.printers,
+        )
+
+    def report_system_information(self, device: Device, system_information: str) -> None:
+        """The device's own account of itself (``uname -a`` and the like)."""
+        device.system_information = system_information
+
+    async def record_activity(self, device: Device) -> None:
+        """Note that the device was seen, writing at most once per activity interval.
+
+        The check on the loaded row skips the statement entirely on most requests; the
+        conditional UPDATE keeps concurrent replicas from writing the same interval twice.
+        """
+        now = utcnow()
+        interval = timedelta(seconds=self.runtime.settings.activity_write_interval_seconds)
+        seen = device.last_activity_at
+        if seen is not None and now - seen < interval:
+            return
+        await self.access.touch_activity(device.id, now, now - interval)

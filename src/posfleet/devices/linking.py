@@ -1,0 +1,170 @@
+"""Linking a physical device with its one-time link code (Flow ``POST /device/{code}/link``).
+
+The rule, in order:
+
+1. The caller's address is charged one attempt (``rate_limit_per_address`` per
+   ``rate_limit_window_seconds``, shared by every replica).  With the default 8-symbol code from
+   a 30-symbol alphabet (30^8 ≈ 6.6·10^11 codes) and 30 attempts a minute, an address needs
+   about 10^10 minutes for even odds of hitting one live code (RFC 8628 section 5.1).
+2. The code must be live.  Unknown, spent and revoked codes are 404; a code locked by failed
+   attempts is 429 and stays locked until an administrator resets the device.
+3. The app must be registered and active and fit the device: an app links devices of its own
+   app code; a device of code UNKNOWN accepts any app and takes that app's code.
+4. The user must be an ACTIVE FULL user of the device's tenant with access to the device's store
+   (a device not yet placed in a store: a user with access to every store).  A wrong user code
+   and a wrong password answer alike, after the same amount of work.
+5. Every failure in 3-4 is charged to the code; ``link_code_max_failures`` of them lock it.
+6. The code is spent with a conditional UPDATE: of concurrent links exactly one wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NoReturn
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.devices.access_repository import DeviceAccessRepository
+from posfleet.devices.service import DeviceService
+from posfleet.errors import BadRequest, NotFound, TooManyRequests
+from posfleet.kit.clock import utcnow
+from posfleet.kit.codes import normalize_code
+from posfleet.models import Device, LinkCode, RegisteredApp, Tenant, TenantUser
+from posfleet.models.enums import AccountType, AppCode, CodeState, DeviceStatus, UserStatus
+from posfleet.runtime import Runtime
+from posfleet.tenants.service import TenantService
+from posfleet.tokens.device_refresh import DeviceRefreshService
+from posfleet.tokens.service import TokenService
+from posfleet.users.service import UserService
+
+UNKNOWN_CODE = "No device is waiting for this link code (unknown, already used or revoked)"
+
+
+class LinkFailed(BadRequest):
+    """A failed attempt on a live code: it is counted, so the unit of work keeps it."""
+
+    keeps_work = True
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    device: Device
+    tenant: Tenant
+    user: TenantUser
+    token: str
+    expires: datetime
+    refresh_token: str
+
+
+class LinkService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.repo = DeviceAccessRepository(session)
+        self.devices = DeviceService(session, runtime)
+        self.tenants = TenantService(session)
+        self.users = UserService(session)
+        self.refresh = DeviceRefreshService(session, runtime)
+
+    async def link(
+        self,
+        typed_code: str,
+        *,
+        app_id: str,
+        user_code: str,
+        password: str,
+        system_information: str | None,
+        address: str,
+    ) -> LinkResult:
+        await self.runtime.limiter.hit(
+            f"link:address:{address}",
+            limit=self.settings.rate_limit_per_address,
+            window=self.settings.rate_limit_window_seconds,
+            message="Too many link attempts from this address; wait before trying again",
+            session=self.session,
+        )
+        code = normalize_code(typed_code)
+        link_code = await self.repo.link_code(self.runtime.hasher.hash(code)) if code else None
+        if link_code is None or link_code.state in (CodeState.SPENT, CodeState.REVOKED):
+            raise NotFound(UNKNOWN_CODE, code="unknown_link_code", keeps_work=True)
+        if link_code.state is CodeState.LOCKED:
+            raise TooManyRequests(
+                f"This link code is locked after {link_code.failed_attempts} failed attempts; "
+                "an administrator must reset the device to get a new link code",
+                retry_after=self.settings.rate_limit_window_seconds,
+                code="link_code_locked",
+            )
+        device = await self.repo.device(link_code.device_id)
+        if device is None or device.status is not DeviceStatus.READY_TO_LINK:
+            raise NotFound(UNKNOWN_CODE, code="unknown_link_code", keeps_work=True)
+        tenant = await self.tenants.get_tenant_by_id(device.tenant_id)
+
+        user, app = await self._check(link_code, device, tenant, app_id, user_code, password)
+
+        now = utcnow()
+        if not await self.repo.spend_link_code(link_code.id, now):
+            raise NotFound(UNKNOWN_CODE, code="unknown_link_code", keeps_work=True)
+        if device.app_code is AppCode.UNKNOWN:
+            device.app_code = app.app_code
+        await self.devices.activate(
+            device,
+            user.user_code,
+            how="link code",
+            user_uid=user.uid,
+            system_information=system_information,
+        )
+        token, expires = TokenService(self.session, self.runtime).device_token(device, tenant)
+        refresh_token = self.refresh.issue(device, app_id)
+        return LinkResult(device, tenant, user, token, expires, refresh_token)
+
+    async def _check(
+        self,
+        link_code: LinkCode,
+        device: Device,
+        tenant: Tenant,
+        app_id: str,
+        user_code: str,
+        password: str,
+    ) -> tuple[TenantUser, RegisteredApp]:
+        app = await self.tenants.find_app(app_id)
+        if app is None or not app.is_active:
+            await self._fail(link_code, f"App {app_id!r} is not registered", "unknown_app")
+        if device.app_code not in (AppCode.UNKNOWN, app.app_code):
+            await self._fail(
+                link_code,
+                f"App {app_id!r} is a {app.app_code} app and cannot link a "
+                f"{device.app_code} device",
+                "app_mismatch",
+            )
+        user = await self.users.find_by_user_code(tenant, user_code)
+        if not await self.users.check_password(user, password) or user is None:
+            await self._fail(link_code, "The user code or password is wrong", "invalid_credentials")
+        if user.status is not UserStatus.ACTIVE:
+            await self._fail(link_code, "The user is not active", "user_inactive")
+        if user.account_type is not AccountType.FULL:
+            await self._fail(
+                link_code,
+                "Only a FULL user may link a device; this user may only log in on linked devices",
+                "user_not_full",
+            )
+        allowed = (
+            await self.users.has_store_access(user, device.store_id)
+            if device.store_id is not None
+            else user.all_stores
+        )
+        if not allowed:
+            await self._fail(
+                link_code, "The user has no access to the device's store", "no_store_access"
+            )
+        return user, app
+
+    async def _fail(self, link_code: LinkCode, message: str, code: str) -> NoReturn:
+        max_failures = self.settings.link_code_max_failures
+        if await self.repo.charge_failed_link(link_code.id, max_failures, utcnow()):
+            message += (
+                f"; the link code is now locked after {max_failures} failed attempts and an "
+                "administrator must reset the device"
+            )
+        raise LinkFailed(message, code=code)

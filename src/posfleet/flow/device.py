@@ -1,0 +1,216 @@
+"""Flow v2 device operations: link, device tokens, device info, users and login on the device.
+
+Translation only: each operation parses its request, calls one device-side service and renders
+the result.  ``POST /device/token`` answers every refusal with 400 and a body that is both the
+spec's ``{error}`` and the generic ``{code, message, logId}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from posfleet.devices.device_users import DeviceUserService
+from posfleet.devices.info import DeviceInfoService
+from posfleet.devices.linking import LinkService
+from posfleet.errors import Unauthorized, ValidationFailed
+from posfleet.flow import device_schemas as wire
+from posfleet.flow.auth import DeviceOrUserPrincipal, DevicePrincipal
+from posfleet.flow.schemas import Paging
+from posfleet.http import ClientAddress, DbSession, RuntimeDep, SettingsDep
+from posfleet.kit.clock import unix
+from posfleet.kit.pagination import PageRequest
+from posfleet.models import Device
+from posfleet.models.enums import AccountType
+from posfleet.rendering import describe_validation_errors
+from posfleet.tokens.device_refresh import DeviceRefreshService, RefreshRefused
+from posfleet.tokens.principal import Principal
+
+router = APIRouter(prefix="/v2", tags=["Device"])
+
+
+def _device(principal: Principal) -> Device:
+    if principal.device is None:
+        raise Unauthorized("The token does not belong to a device")
+    return principal.device
+
+
+def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+    )
+
+
+@router.post("/device/{deviceCode}/link", summary="Link a physical device")
+async def link_device(
+    device_code: Annotated[str, Path(alias="deviceCode", max_length=64)],
+    body: wire.DeviceLinkRequest,
+    session: DbSession,
+    runtime: RuntimeDep,
+    address: ClientAddress,
+) -> Response:
+    result = await LinkService(session, runtime).link(
+        device_code,
+        app_id=body.appId,
+        user_code=body.userCode,
+        password=body.password,
+        system_information=body.systemInformation,
+        address=address,
+    )
+    return _json(
+        {
+            "expires": unix(result.expires),
+            "token": result.token,
+            "refreshToken": result.refresh_token,
+        }
+    )
+
+
+def _token_refusal(request: Request, error: RefreshRefused) -> JSONResponse:
+    log_id = str(request.scope.get("state", {}).get("log_id", ""))
+    return JSONResponse(
+        {"error": error.error, "code": error.code, "message": error.message, "logId": log_id},
+        status_code=400,
+    )
+
+
+@router.post("/device/token", summary="Request a new device token")
+async def device_token(request: Request, session: DbSession, runtime: RuntimeDep) -> Response:
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        payload = None
+    try:
+        if not isinstance(payload, dict):
+            raise RefreshRefused("The request body must be a JSON object", code="bad_request")
+        if "appId" not in payload and {"clientId", "deviceIdentifier"} <= payload.keys():
+            raise RefreshRefused(
+                "The clientId/deviceIdentifier device authorization flow is not available on "
+                "this server; link the device with its link code and use {appId, refreshToken}",
+                code="device_flow_unavailable",
+            )
+        try:
+            body = wire.DeviceTokenRequest.model_validate(payload)
+        except ValidationError as exc:
+            errors = describe_validation_errors(exc.errors())
+            raise RefreshRefused(
+                "; ".join(f"{field}: {msg}" for field, msg in errors.items()),
+                code="validation_failed",
+            ) from exc
+        issued = await DeviceRefreshService(session, runtime).redeem(body.appId, body.refreshToken)
+    except RefreshRefused as refused:
+        # Returned, not raised: nothing was written before a refusal except what it keeps.
+        return _token_refusal(request, refused)
+    return _json({"token": issued.token, "token_type": "Bearer", "expires": unix(issued.expires)})
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+@router.get("/device", summary="Get device information")
+async def get_device_info(
+    request: Request, principal: DeviceOrUserPrincipal, session: DbSession, runtime: RuntimeDep
+) -> Response:
+    device = _device(principal)
+    service = DeviceInfoService(session, runtime)
+    await service.record_activity(device)
+    body = orjson.dumps(wire.device_info(await service.info(device, principal.tenant)))
+    etag = _etag(body)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.put("/device", status_code=204, summary="Update systemInformation for a device")
+async def put_device(
+    body: wire.DeviceSystemInformationUpdate,
+    principal: DevicePrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> Response:
+    service = DeviceInfoService(session, runtime)
+    device = _device(principal)
+    await service.record_activity(device)
+    service.report_system_information(device, body.systemInformation)
+    return Response(status_code=204)
+
+
+def _account_types(values: list[str] | None) -> list[AccountType]:
+    wanted = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    unknown = [v for v in wanted if v not in AccountType.__members__]
+    if unknown:
+        raise ValidationFailed(
+            "accountType must be one of " + ", ".join(AccountType),
+            errors={"accountType": "unknown: " + ", ".join(unknown)},
+        )
+    return [AccountType(v) for v in dict.fromkeys(wanted)]
+
+
+@router.get("/device/users", summary="List device users")
+async def list_device_users(
+    principal: DevicePrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    account_type: Annotated[list[str] | None, Query(alias="accountType")] = None,
+    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
+    sort_direction: Annotated[str | None, Query(alias="sortDirection")] = None,
+    page_size: Annotated[int | None, Query(alias="pageSize")] = None,
+    page_number: Annotated[int | None, Query(alias="pageNumber")] = None,
+) -> Response:
+    page = PageRequest.parse(
+        page_number=page_number,
+        page_size=page_size,
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+        sortable=frozenset(wire.USER_SORT_FIELDS),
+        default_sort="userCode",
+        default_size=settings.page_size_default,
+        max_size=settings.page_size_max,
+    )
+    domain_page = PageRequest(
+        page.page_number, page.page_size, wire.USER_SORT_FIELDS[page.sort_by], page.sort_direction
+    )
+    result = await DeviceUserService(session, runtime).page(
+        _device(principal), domain_page, _account_types(account_type)
+    )
+    return _json(
+        {
+            "items": [wire.device_user(user) for user in result.items],
+            "paging": Paging.of(result).model_dump(),  # type: ignore[arg-type]
+        }
+    )
+
+
+@router.post("/account", summary="Log a user in on the device")
+async def login_on_device(
+    body: wire.DeviceLoginRequest,
+    principal: DevicePrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    address: ClientAddress,
+) -> Response:
+    login = await DeviceUserService(session, runtime).login(
+        _device(principal), principal.tenant, body.userCode, body.password, address=address
+    )
+    return _json(
+        {
+            "accessToken": login.access_token,
+            "expires": unix(login.expires),
+            "tenantUser": wire.device_user(login.user),
+        }
+    )

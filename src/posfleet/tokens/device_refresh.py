@@ -1,0 +1,100 @@
+"""Flow device refresh tokens: issued at link, redeemed for device tokens.
+
+A refresh token is a 256-bit secret kept only as an HMAC.  It belongs to one link of one device
+(the device's credential generation when it was issued): reset and delete start a new
+generation, so it dies with them.  While the device is blocked it is refused, and it works again
+once the device is unblocked.  The documented response carries no new refresh token, so it does
+not rotate; it expires after ``device_refresh_idle_seconds`` without use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.errors import BadRequest
+from posfleet.kit.clock import utcnow
+from posfleet.kit.codes import new_secret
+from posfleet.models import Device, DeviceRefreshToken
+from posfleet.models.enums import DeviceStatus
+from posfleet.runtime import Runtime
+from posfleet.tokens.refresh_repository import DeviceRefreshRepository
+from posfleet.tokens.service import TokenService
+
+REFRESH_PREFIX = "pfr_"
+
+
+class RefreshRefused(BadRequest):
+    """The token endpoint's 400; ``error`` is the RFC 8628 / Flow status it maps to."""
+
+    def __init__(
+        self, message: str, *, code: str, error: str = "access_denied", keeps_work: bool = False
+    ) -> None:
+        super().__init__(message, code=code, keeps_work=keeps_work)
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceToken:
+    token: str
+    expires: datetime
+
+
+class DeviceRefreshService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.repo = DeviceRefreshRepository(session)
+        self.tokens = TokenService(session, runtime)
+
+    def issue(self, device: Device, app_id: str) -> str:
+        """A new refresh token for the device's current link; only its hash is kept."""
+        secret = new_secret(REFRESH_PREFIX)
+        self.repo.add(
+            DeviceRefreshToken(
+                tenant_id=device.tenant_id,
+                device_id=device.id,
+                token_hash=self.runtime.hasher.hash(secret),
+                app_id=app_id,
+                credential_generation=device.credential_generation,
+            )
+        )
+        return secret
+
+    async def redeem(self, app_id: str, refresh_token: str) -> DeviceToken:
+        """A fresh device token for the holder of a live refresh token."""
+        found = await self.repo.find(self.runtime.hasher.hash(refresh_token))
+        if found is None:
+            raise RefreshRefused(
+                "The refresh token is not valid: it is unknown or its device was deleted",
+                code="invalid_refresh_token",
+            )
+        row, device, tenant = found
+        if row.revoked_at is not None or row.credential_generation != device.credential_generation:
+            raise RefreshRefused(
+                "The refresh token has been revoked: the device was reset or relinked",
+                code="refresh_token_revoked",
+            )
+        if row.app_id != app_id:
+            raise RefreshRefused("The refresh token was issued to another app", code="app_mismatch")
+        now = utcnow()
+        idle = timedelta(seconds=self.settings.device_refresh_idle_seconds)
+        if now - row.last_used_at > idle:
+            await self.repo.revoke(row.id, now)
+            raise RefreshRefused(
+                "The refresh token expired after a long time without use; link the device again",
+                code="refresh_token_expired",
+                error="expired_token",
+                keeps_work=True,
+            )
+        if device.status is not DeviceStatus.ACTIVE:
+            raise RefreshRefused(
+                f"The device is {device.status.lower().replace('_', ' ')}",
+                code="device_blocked" if device.status is DeviceStatus.BLOCKED else "not_linked",
+            )
+        interval = timedelta(seconds=self.settings.activity_write_interval_seconds)
+        await self.repo.touch(row.id, now, now - interval)
+        token, expires = self.tokens.device_token(device, tenant)
+        return DeviceToken(token, expires)
