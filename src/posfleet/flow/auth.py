@@ -25,6 +25,11 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
+def token_of(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The presented bearer token, or 401 when there is none."""
+    return _token(credentials)
+
+
 async def admin_principal(
     credentials: Credentials,
     session: DbSession,

@@ -12,6 +12,19 @@ from posfleet.config import Settings
 from posfleet.db import create_engine
 from posfleet.models import Base
 
+# Search structures migration 0002 keeps in the database itself (an FTS5 table on SQLite,
+# trigram indexes on PostgreSQL); no ORM model describes them, so `db check` leaves them out.
+UNMAPPED_SEARCH_OBJECTS = ("devices_fts", "ix_devices_trgm_")
+
+
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    return not (
+        reflected and compare_to is None and (name or "").startswith(UNMAPPED_SEARCH_OBJECTS)
+    )
+
+
 config = context.config
 settings: Settings = config.attributes.get("settings") or Settings()
 
@@ -28,6 +41,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include_object,
         on_version_apply=on_version_apply,
     )
     with context.begin_transaction():

@@ -6,6 +6,7 @@ from posfleet.models.base import Base
 from posfleet.models.currency_denomination import CurrencyDenomination
 from posfleet.models.delivery import Delivery
 from posfleet.models.device import Device
+from posfleet.models.device_count import DeviceCount
 from posfleet.models.device_flow_client import DeviceFlowClient
 from posfleet.models.device_grant import DeviceGrant
 from posfleet.models.device_printer import DevicePrinter
@@ -39,6 +40,7 @@ __all__ = [
     "CurrencyDenomination",
     "Delivery",
     "Device",
+    "DeviceCount",
     "DeviceFlowClient",
     "DeviceGrant",
     "DevicePrinter",

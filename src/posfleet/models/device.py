@@ -25,6 +25,7 @@ class Device(Base):
         Index("ix_devices_tenant_name", "tenant_id", "name", "id"),
         Index("ix_devices_tenant_status", "tenant_id", "status", "id"),
         Index("ix_devices_tenant_store", "tenant_id", "store_id", "id"),
+        Index("ix_devices_tenant_modified", "tenant_id", "last_modified_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

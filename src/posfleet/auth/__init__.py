@@ -1,0 +1,1 @@
+"""posfleet's own auth service: back-office sign-in, token exchange, integration tokens."""

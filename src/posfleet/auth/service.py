@@ -1,0 +1,95 @@
+"""Back-office sign-in (``authToken``) and the Flow exchange for a tenant ``accessToken``.
+
+A wrong user code and a wrong password get the same 401 after the same argon2 work, so the answer
+says nothing about which user codes exist.  Attempts are counted per client address in the
+database, so the budget holds across replicas.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.errors import BadRequest, Forbidden, Unauthorized
+from posfleet.kit.jwt import TokenType
+from posfleet.models import Tenant, TenantUser
+from posfleet.models.enums import AccountType, UserStatus
+from posfleet.runtime import Runtime
+from posfleet.tenants.service import TenantService
+from posfleet.tokens.service import TokenService
+from posfleet.users.service import UserService
+
+# Accounts that may sign in to the back office; REGULAR users work only on onboarded devices and
+# INTEGRATION users hold integration tokens instead of passwords.
+BACK_OFFICE_ACCOUNTS = frozenset({AccountType.FULL, AccountType.SUPPORT})
+
+
+class LoginFailed(Unauthorized):
+    """Wrong credentials.  The attempt stays counted although the request fails."""
+
+    code = "invalid_credentials"
+    keeps_work = True
+
+    def __init__(self) -> None:
+        super().__init__("The user code or password is wrong")
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.users = UserService(session)
+        self.tenants = TenantService(session)
+        self.tokens = TokenService(session, runtime)
+
+    async def login(
+        self, user_code: str, password: str, tenant_uid: str | None, address: str
+    ) -> tuple[str, datetime]:
+        """An ``authToken`` for a back-office user, or :class:`LoginFailed`."""
+        settings = self.runtime.settings
+        await self.runtime.limiter.hit(
+            f"login:{address}",
+            limit=settings.login_rate_limit_per_address,
+            window=settings.rate_limit_window_seconds,
+            message="Too many sign-in attempts from this address; try again later",
+            session=self.session,
+        )
+        user = await self._check(user_code, password, tenant_uid)
+        if user.status is not UserStatus.ACTIVE or user.account_type not in BACK_OFFICE_ACCOUNTS:
+            raise LoginFailed
+        tenant = await self.tenants.get_tenant_by_id(user.tenant_id)
+        return self.tokens.auth_token(user, tenant)
+
+    async def _check(self, user_code: str, password: str, tenant_uid: str | None) -> TenantUser:
+        if tenant_uid:
+            tenant = await self.tenants.find_tenant(tenant_uid)
+            user = await self.users.find_by_user_code(tenant, user_code) if tenant else None
+            valid = await self.users.check_password(user, password)
+            if not valid or user is None:
+                raise LoginFailed
+            return user
+        candidates = list(await self.users.find_by_user_code_any_tenant(user_code))
+        if not candidates:
+            await self.users.check_password(None, password)
+            raise LoginFailed
+        # Only someone who knows a password learns that the user code is in several tenants.
+        matching = [u for u in candidates if await self.users.check_password(u, password)]
+        if not matching:
+            raise LoginFailed
+        if len(matching) > 1:
+            raise BadRequest(
+                "This user code exists in several tenants: give tenantUid",
+                code="tenant_required",
+            )
+        return matching[0]
+
+    async def exchange(self, auth_token: str, tenant_uid: str) -> tuple[str, datetime]:
+        """A short-lived tenant ``accessToken`` for the holder of a live ``authToken``."""
+        principal = await self.tokens.authenticate(auth_token, TokenType.AUTH)
+        if principal.tenant.uid != tenant_uid or principal.user is None:
+            raise Forbidden("The token does not grant access to this tenant")
+        return self.tokens.access_token(principal.user, principal.tenant)
+
+    async def tenant(self, uid: str) -> Tenant:
+        return await self.tenants.get_tenant(uid)

@@ -1,0 +1,150 @@
+"""Wire shapes of the tenant-admin device operations (``/v2/tenants/{tenantUid}/devices…``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from posfleet.devices.service import DeviceDetails
+from posfleet.flow.schemas import (
+    OPTIONAL_UID_REGEX,
+    UID_REGEX,
+    DevicePrinter,
+    FlowModel,
+    GeneralParameter,
+    Paging,
+)
+from posfleet.kit.pagination import Page
+from posfleet.models.enums import AppCode, DeviceStatus
+
+Uid = Annotated[str, StringConstraints(pattern=UID_REGEX, max_length=64)]
+_UID = Field(default=None, pattern=OPTIONAL_UID_REGEX, max_length=64)
+_TEXT = Field(default=None, max_length=200)
+
+
+class SettingValue(FlowModel):
+    """``GeneralParameterRequestSchema``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(max_length=100)
+    value: str = Field(max_length=1000)
+
+
+class DeviceCreateRequest(FlowModel):
+    """``DeviceCreateRequestSchema``."""
+
+    deviceUid: str | None = _UID
+    name: str = Field(max_length=200)
+    appCode: AppCode
+    storeUid: str | None = _UID
+    tillUid: str | None = _UID
+    settings: list[SettingValue] | None = Field(default=None, max_length=200)
+    printerUids: list[Uid] | None = Field(default=None, max_length=100)
+
+
+class DeviceUpdateRequest(FlowModel):
+    """``DeviceUpdateRequestSchema``: every field is optional; absent or null leaves it alone."""
+
+    name: str | None = _TEXT
+    appCode: AppCode | None = None
+    storeUid: str | None = _UID
+    status: DeviceStatus | None = None
+    tillUid: str | None = _UID
+    settings: list[SettingValue] | None = Field(default=None, max_length=200)
+    printerUids: list[Uid] | None = Field(default=None, max_length=100)
+
+
+class DeviceSearchRequest(FlowModel):
+    """``DeviceSearchRequestSchema``."""
+
+    name: str | None = _TEXT
+    deviceIdentifier: str | None = _UID
+    query: str | None = _TEXT
+    appCode: AppCode | None = None
+    statuses: list[DeviceStatus] | None = Field(default=None, max_length=3)
+
+
+class DeviceStore(FlowModel):
+    name: str
+    storeUid: str
+    organizationUid: str
+
+
+class DeviceTill(FlowModel):
+    tillUid: str
+    name: str
+    tillNumber: int
+
+
+class DeviceResponse(FlowModel):
+    """``DeviceResponseSchema``.  ``deviceLinkCode`` is shown once: on create and on reset."""
+
+    createdAt: datetime
+    createdBy: str
+    deviceUid: str
+    identifier: str
+    lastModifiedAt: datetime
+    lastModifiedBy: str
+    lastActivityAt: datetime | None
+    lastTenantUserUid: str
+    name: str
+    systemInformation: str
+    status: DeviceStatus
+    store: DeviceStore | None
+    deviceLinkCode: str
+    lastOrderUid: str
+    till: DeviceTill | None
+    appCode: AppCode
+    settings: list[GeneralParameter]
+    printers: list[DevicePrinter]
+
+    @classmethod
+    def of(
+        cls, details: DeviceDetails, tenant_uid: str, link_code: str | None = None
+    ) -> DeviceResponse:
+        device, store, till = details.device, details.store, details.till
+        return cls(
+            createdAt=device.created_at,
+            createdBy=device.created_by,
+            deviceUid=device.uid,
+            identifier=device.identifier or "",
+            lastModifiedAt=device.last_modified_at,
+            lastModifiedBy=device.last_modified_by,
+            lastActivityAt=device.last_activity_at,
+            lastTenantUserUid=device.last_tenant_user_uid,
+            name=device.name,
+            systemInformation=device.system_information,
+            status=device.status,
+            store=None
+            if store is None
+            else DeviceStore(
+                name=store.name,
+                storeUid=store.uid,
+                organizationUid=store.organization_uid or tenant_uid,
+            ),
+            deviceLinkCode=link_code or "",
+            lastOrderUid=device.last_order_uid,
+            till=None
+            if till is None
+            else DeviceTill(tillUid=till.uid, name=till.name, tillNumber=till.number),
+            appCode=device.app_code,
+            settings=[GeneralParameter.of(s) for s in details.settings],
+            printers=[DevicePrinter.of(p) for p in details.printers],
+        )
+
+
+class DeviceList(FlowModel):
+    items: list[DeviceResponse]
+    paging: Paging
+
+    @classmethod
+    def of(cls, page: Page[DeviceDetails], tenant_uid: str) -> DeviceList:
+        return cls(
+            items=[DeviceResponse.of(d, tenant_uid) for d in page.items],
+            paging=Paging(
+                pageNumber=page.page_number, pageSize=page.page_size, totalCount=page.total_count
+            ),
+        )
