@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
+from posfleet.cli import main
 from posfleet.config import Settings
 from posfleet.db import create_engine
 from posfleet.migrations import check, head_revision
@@ -125,3 +126,16 @@ def test_admin_permission_needs_a_full_account(backend: str, database_urls: dict
     result = posfleet(url, "user", "create", tenant, "kari", "--password", "x", "--admin")
     assert result.exit_code == 1
     assert "--admin needs --account-type FULL" in result.stderr
+
+
+def test_a_mistyped_setting_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POSFLEET_PORT", "eighty")
+    monkeypatch.setattr("sys.argv", ["posfleet", "db", "status"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: invalid settings: POSFLEET_PORT:")

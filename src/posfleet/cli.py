@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from posfleet import admin_cli, migrations
+from posfleet.auth.cli import tokens_app
 from posfleet.config import Settings
 from posfleet.db import session_scope
 from posfleet.errors import AppError
@@ -29,6 +31,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(tokens_app, name="tokens")
 for _name, _group in admin_cli.GROUPS.items():
     app.add_typer(_group, name=_name)
 
@@ -207,4 +210,14 @@ login email {commerce["user"]["email"]}"""
 
 
 def main() -> None:
+    try:
+        Settings()
+    except ValidationError as exc:
+        # A mistyped POSFLEET_* variable is a user's mistake: one line, not a traceback.
+        problems = "; ".join(
+            f"POSFLEET_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        typer.secho(f"error: invalid settings: {problems}", fg=typer.colors.RED, err=True)
+        raise SystemExit(1) from None
     app()
