@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from posfleet import health, rendering
+from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
 from posfleet.flow import device as flow_device
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(flow_device.router)
+    app.include_router(commerce_router.router)
     return app

@@ -1,0 +1,208 @@
+"""Every query about POS logins: OTP challenges, sessions, refresh tokens and device claims."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.models import Device, OtpChallenge, PosRefreshToken, PosSession, TenantUser
+from posfleet.models.enums import CodeState, SessionState
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
+
+
+class PosRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: OtpChallenge | PosSession | PosRefreshToken) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    # OTP challenges ----------------------------------------------------------------------
+
+    async def challenge_by_token_hash(self, tenant_id: int, token_hash: str) -> OtpChallenge | None:
+        return await self.session.scalar(
+            select(OtpChallenge).where(
+                OtpChallenge.tenant_id == tenant_id, OtpChallenge.token_hash == token_hash
+            )
+        )
+
+    async def revoke_live_challenges(self, user_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(OtpChallenge)
+            .where(OtpChallenge.user_id == user_id, OtpChallenge.state == CodeState.LIVE)
+            .values(state=CodeState.REVOKED, spent_at=now)
+        )
+
+    async def spend_challenge(self, challenge_id: int, now: datetime) -> bool:
+        """LIVE → SPENT; False when another request spent (or locked) it first."""
+        result = await self.session.execute(
+            update(OtpChallenge)
+            .where(OtpChallenge.id == challenge_id, OtpChallenge.state == CodeState.LIVE)
+            .values(state=CodeState.SPENT, spent_at=now)
+        )
+        return _rowcount(result) == 1
+
+    async def charge_challenge(self, challenge_id: int, max_failures: int) -> CodeState:
+        """Count one wrong OTP; lock the challenge once its budget is used up."""
+        await self.session.execute(
+            update(OtpChallenge)
+            .where(OtpChallenge.id == challenge_id)
+            .values(failed_attempts=OtpChallenge.failed_attempts + 1)
+        )
+        await self.session.execute(
+            update(OtpChallenge)
+            .where(
+                OtpChallenge.id == challenge_id,
+                OtpChallenge.state == CodeState.LIVE,
+                OtpChallenge.failed_attempts >= max_failures,
+            )
+            .values(state=CodeState.LOCKED)
+        )
+        state = await self.session.scalar(
+            select(OtpChallenge.state).where(OtpChallenge.id == challenge_id)
+        )
+        return CodeState(state or CodeState.LIVE)
+
+    # Sessions and refresh tokens ---------------------------------------------------------
+
+    async def session_by_uid(self, tenant_id: int, uid: str) -> PosSession | None:
+        return await self.session.scalar(
+            select(PosSession).where(PosSession.tenant_id == tenant_id, PosSession.uid == uid)
+        )
+
+    async def session_by_id(self, session_id: int) -> PosSession | None:
+        return await self.session.scalar(
+            select(PosSession)
+            .where(PosSession.id == session_id)
+            .execution_options(populate_existing=True)
+        )
+
+    async def live_sessions_of(self, user_id: int) -> Sequence[PosSession]:
+        """Oldest first."""
+        result = await self.session.scalars(
+            select(PosSession)
+            .where(PosSession.user_id == user_id, PosSession.state == SessionState.LIVE)
+            .order_by(PosSession.created_at, PosSession.id)
+        )
+        return result.all()
+
+    async def lock_user(self, user_id: int) -> None:
+        """Serialise logins of one user (PostgreSQL row lock; SQLite has one writer anyway)."""
+        await self.session.execute(
+            select(TenantUser.id).where(TenantUser.id == user_id).with_for_update()
+        )
+
+    async def end_session(
+        self, pos_session: PosSession, state: SessionState, reason: str, now: datetime
+    ) -> None:
+        await self.session.execute(
+            update(PosSession)
+            .where(PosSession.id == pos_session.id, PosSession.state == SessionState.LIVE)
+            .values(state=state, ended_reason=reason, ended_at=now)
+        )
+        await self.session.execute(
+            update(PosRefreshToken)
+            .where(
+                PosRefreshToken.session_id == pos_session.id,
+                PosRefreshToken.state == CodeState.LIVE,
+            )
+            .values(state=CodeState.REVOKED, spent_at=now)
+        )
+        await self.session.refresh(pos_session)
+
+    async def refresh_token_by_jti(self, jti: str) -> PosRefreshToken | None:
+        return await self.session.scalar(
+            select(PosRefreshToken)
+            .where(PosRefreshToken.jti == jti)
+            .execution_options(populate_existing=True)
+        )
+
+    async def spend_refresh_token(self, token_id: int, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(PosRefreshToken)
+            .where(PosRefreshToken.id == token_id, PosRefreshToken.state == CodeState.LIVE)
+            .values(state=CodeState.SPENT, spent_at=now)
+        )
+        return _rowcount(result) == 1
+
+    # Devices a POS user claims -----------------------------------------------------------
+
+    async def devices_at(self, tenant_id: int, store_id: int) -> Sequence[Device]:
+        result = await self.session.scalars(
+            select(Device)
+            .where(Device.tenant_id == tenant_id, Device.store_id == store_id)
+            .order_by(Device.name, Device.id)
+        )
+        return result.all()
+
+    async def device_at(self, tenant_id: int, store_id: int, uid: str) -> Device | None:
+        return await self.session.scalar(
+            select(Device).where(
+                Device.tenant_id == tenant_id, Device.store_id == store_id, Device.uid == uid
+            )
+        )
+
+    async def device_claimed_by(self, tenant_id: int, user_id: int) -> Device | None:
+        return await self.session.scalar(
+            select(Device)
+            .where(Device.tenant_id == tenant_id, Device.claimed_by_user_id == user_id)
+            .order_by(Device.claimed_at.desc(), Device.id.desc())
+            .limit(1)
+        )
+
+    async def users_by_ids(self, tenant_id: int, ids: Sequence[int]) -> dict[int, TenantUser]:
+        if not ids:
+            return {}
+        result = await self.session.scalars(
+            select(TenantUser).where(TenantUser.tenant_id == tenant_id, TenantUser.id.in_(ids))
+        )
+        return {u.id: u for u in result.all()}
+
+    async def claim(self, device: Device, user_id: int, now: datetime) -> bool:
+        """Claim ``device`` for the user unless someone else holds it (one statement, no race)."""
+        result = await self.session.execute(
+            update(Device)
+            .where(
+                Device.id == device.id,
+                or_(Device.claimed_by_user_id.is_(None), Device.claimed_by_user_id == user_id),
+            )
+            .values(claimed_by_user_id=user_id, claimed_at=now, last_activity_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = _rowcount(result) == 1
+        if claimed:
+            # One device per user: claiming this one lets go of any other.
+            await self.session.execute(
+                update(Device)
+                .where(
+                    Device.tenant_id == device.tenant_id,
+                    Device.claimed_by_user_id == user_id,
+                    Device.id != device.id,
+                )
+                .values(claimed_by_user_id=None, claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        await self.session.refresh(device)
+        return claimed
+
+    async def unclaim(self, device: Device, user_id: int, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(Device)
+            .where(Device.id == device.id, Device.claimed_by_user_id == user_id)
+            .values(claimed_by_user_id=None, claimed_at=None, last_activity_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.refresh(device)
+        return _rowcount(result) == 1
