@@ -1,0 +1,159 @@
+"""The Flow device operations against the shared OpenAPI contract, over real HTTP.
+
+A uvicorn server on loopback serves a database holding a linked device; schemathesis generates
+valid and invalid requests for every device operation of the spec and checks that none is
+answered with a 5xx and that every documented answer matches its schema.  The deprecated
+register/authorize operations and the admin operations are not part of this test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.config import Settings
+from posfleet.runtime import Runtime
+from tests.conftest import TEST_SECRET
+from tests.flow.device.support import link, world
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC = REPO_ROOT.parent / "shared" / "spec" / "flow-retail-device-v2.openapi.json"
+DEVICE_OPERATIONS = {
+    ("GET", "/device"),
+    ("PUT", "/device"),
+    ("POST", "/device/{deviceCode}/link"),
+    ("POST", "/device/token"),
+    ("GET", "/device/users"),
+}
+EXAMPLES_PER_MODE = 25
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "POSFLEET_DATABASE_URL": settings.database_url,
+        "POSFLEET_SECRET_KEY": TEST_SECRET,
+        "POSFLEET_ENVIRONMENT": "test",
+        "POSFLEET_LOG_LEVEL": "warning",
+        "POSFLEET_RATE_LIMIT_PER_ADDRESS": "1000000",
+        "POSFLEET_LOGIN_RATE_LIMIT_PER_ADDRESS": "1000000",
+        "POSFLEET_SECRET_KEY_FILE": str(tmp_path / "secret"),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "posfleet.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/v2/device").status_code == 401:
+                return server, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+def _check_operation(
+    operation: schemathesis.APIOperation,
+    mode: GenerationMode,
+    base: str,
+    device_token: str,
+    failures: list[str],
+) -> int:
+    """Run generated cases of one operation; returns how many requests were sent."""
+    sent = 0
+
+    @settings(
+        max_examples=EXAMPLES_PER_MODE,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode), use_token=st.booleans())
+    def check(case: schemathesis.Case, use_token: bool) -> None:
+        nonlocal sent
+        headers = {"Authorization": f"Bearer {device_token}"} if use_token else {}
+        response = case.call(base_url=f"{base}/v2", headers=headers, timeout=30)
+        sent += 1
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+    try:
+        check()
+    except Exception as exc:  # every operation runs; all failures are reported together
+        failures.append(f"{operation.label} [{mode.value}]: {exc}")
+    return sent
+
+
+def _run_operations(base: str, device_token: str) -> tuple[list[str], dict[str, int]]:
+    schema = schemathesis.openapi.from_path(SPEC)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    failures: list[str] = []
+    sent: dict[str, int] = {}
+    for operation in operations:
+        if (operation.method.upper(), operation.path) not in DEVICE_OPERATIONS:
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            count = _check_operation(operation, mode, base, device_token, failures)
+            sent[operation.label] = sent.get(operation.label, 0) + count
+    return failures, sent
+
+
+async def test_device_operations_honour_the_flow_contract(
+    settings: Settings,
+    session: AsyncSession,
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+) -> None:
+    if not SPEC.exists():
+        pytest.skip(f"the shared contract is not at {SPEC}")
+    w = await world(session, runtime)
+    linked = await link(client, w)
+    server, base = _serve(settings, tmp_path)
+    try:
+        started = time.monotonic()
+        failures, sent = await asyncio.to_thread(_run_operations, base, linked["token"])
+        assert time.monotonic() - started < 120
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert failures == []
+    assert len(sent) == len(DEVICE_OPERATIONS)
+    assert all(count > 0 for count in sent.values()), sent
