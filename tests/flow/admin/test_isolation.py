@@ -1,0 +1,134 @@
+"""Tenant isolation: a token of tenant A on tenant B's paths gets 403 and never B's data."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.models import Device, IdempotencyRecord
+from posfleet.runtime import Runtime
+from tests.flow.admin.support import admin, bearer
+
+OPERATIONS = [
+    ("GET", ""),
+    ("POST", ""),
+    ("POST", "/search"),
+    ("GET", "/{uid}"),
+    ("PUT", "/{uid}"),
+    ("DELETE", "/{uid}"),
+]
+BODIES = {"POST": {"name": "Intruder", "appCode": "CLIENT"}, "PUT": {"name": "Hijacked"}}
+
+
+@pytest.mark.parametrize("token_kind", ["auth", "access"])
+@pytest.mark.parametrize(("method", "suffix"), OPERATIONS)
+async def test_a_foreign_tenants_token_is_refused_and_learns_nothing(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    method: str,
+    suffix: str,
+    token_kind: str,
+) -> None:
+    victim = await admin(session, runtime)
+    intruder = await admin(session, runtime)
+    created = await client.post(
+        victim.url(), json={"name": "Secret till", "appCode": "CLIENT"}, headers=victim.headers
+    )
+    uid = created.json()["deviceUid"]
+    headers = intruder.headers
+    if token_kind == "access":
+        exchanged = await client.post(
+            f"/v2/tenants/{intruder.tenant.uid}/account", headers=intruder.headers
+        )
+        headers = bearer(exchanged.json()["accessToken"])
+    r = await client.request(
+        method, victim.url(suffix.format(uid=uid)), json=BODIES.get(method), headers=headers
+    )
+    assert r.status_code == 403, r.text
+    assert set(r.json()) == {"code", "message", "logId"}
+    assert "Secret" not in r.text
+    assert uid not in r.text
+    after = await client.get(victim.url(f"/{uid}"), headers=victim.headers)
+    assert after.status_code == 200
+    assert after.json()["name"] == "Secret till"
+    listed = await client.get(victim.url(), headers=victim.headers)
+    assert listed.json()["paging"]["totalCount"] == 1
+
+
+async def test_a_device_uid_of_another_tenant_is_404_on_the_own_path(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    victim = await admin(session, runtime)
+    intruder = await admin(session, runtime)
+    uid = (
+        await client.post(
+            victim.url(), json={"name": "Secret", "appCode": "CLIENT"}, headers=victim.headers
+        )
+    ).json()["deviceUid"]
+    for method in ("GET", "PUT", "DELETE"):
+        r = await client.request(
+            method, intruder.url(f"/{uid}"), json=BODIES.get(method), headers=intruder.headers
+        )
+        assert r.status_code == 404, method
+    search = await client.post(
+        intruder.url("/search"), json={"query": "Secret"}, headers=intruder.headers
+    )
+    assert search.json()["items"] == []
+
+
+async def test_fifty_concurrent_creates_with_one_idempotency_key_make_one_device(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a = await admin(session, runtime)
+    headers = {**a.headers, "Idempotency-Key": "create-front-till-once"}
+    body = {"name": "Front till", "appCode": "CLIENT", "storeUid": a.store.uid}
+    answers = await asyncio.gather(
+        *(client.post(a.url(), json=body, headers=headers) for _ in range(50))
+    )
+    assert [r.status_code for r in answers] == [201] * 50, {r.text for r in answers}
+    assert len({r.json()["deviceUid"] for r in answers}) == 1
+    codes = [r.json()["deviceLinkCode"] for r in answers]
+    assert sum(1 for c in codes if c) == 1  # the link code is shown once
+    count = await session.scalar(
+        select(func.count()).select_from(Device).where(Device.tenant_id == a.tenant.id)
+    )
+    assert count == 1
+    stored = await session.scalar(
+        select(IdempotencyRecord.response_body).where(IdempotencyRecord.tenant_id == a.tenant.id)
+    )
+    assert stored is not None
+    assert stored["deviceLinkCode"] == ""
+
+
+async def test_an_idempotency_key_reused_with_another_body_is_400(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a = await admin(session, runtime)
+    headers = {**a.headers, "Idempotency-Key": "k-1"}
+    first = await client.post(a.url(), json={"name": "A", "appCode": "CLIENT"}, headers=headers)
+    assert first.status_code == 201
+    other = await client.post(a.url(), json={"name": "B", "appCode": "CLIENT"}, headers=headers)
+    assert other.status_code == 400
+    assert other.json()["code"] == "idempotency_key_reused"
+    bad_key = await client.post(
+        a.url(),
+        json={"name": "A", "appCode": "CLIENT"},
+        headers={**a.headers, "Idempotency-Key": "x" * 201},
+    )
+    assert bad_key.status_code == 400
+
+
+async def test_a_failed_create_leaves_its_idempotency_key_free(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a = await admin(session, runtime)
+    headers = {**a.headers, "Idempotency-Key": "k-2"}
+    body = {"name": "A", "appCode": "CLIENT", "storeUid": "nowhere"}
+    assert (await client.post(a.url(), json=body, headers=headers)).status_code == 400
+    body["storeUid"] = a.store.uid
+    assert (await client.post(a.url(), json=body, headers=headers)).status_code == 201

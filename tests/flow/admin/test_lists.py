@@ -1,0 +1,192 @@
+"""Listing and searching devices: paging, sorting, filters and exact totals."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.devices.service import DeviceService
+from posfleet.models.enums import AppCode
+from posfleet.runtime import Runtime
+from tests import factories
+from tests.flow.admin.support import Admin, admin
+
+
+async def fleet(session: AsyncSession, runtime: Runtime) -> tuple[Admin, list[str]]:
+    """A tenant with seven devices named d0..d6 (d0..d2 in the admin's store, on tills)."""
+    a = await admin(session, runtime)
+    service = DeviceService(session, runtime)
+    uids = []
+    for i in range(7):
+        till = a.till if i == 0 else None
+        device, _ = await service.create(
+            a.tenant.id,
+            name=f"d{i} {'kasse' if i % 2 else 'lager'}",
+            app_code=AppCode.ASSISTANT if i == 6 else AppCode.CLIENT,
+            actor="t",
+            store_uid=a.store.uid if i < 3 else None,
+            till_uid=till.uid if till else None,
+        )
+        if i == 5:
+            device.system_information = "Linux till-05 6.1.0-amd64"
+            await service.activate(device, "t", how="test")
+        uids.append(device.uid)
+    await session.commit()
+    return a, uids
+
+
+async def names(client: httpx.AsyncClient, a: Admin, params: str = "", **body: object) -> list[str]:
+    if body:
+        r = await client.post(a.url("/search" + params), json=body, headers=a.headers)
+    else:
+        r = await client.get(a.url(params), headers=a.headers)
+    assert r.status_code == 200, r.text
+    return [item["name"].split()[0] for item in r.json()["items"]]
+
+
+async def test_pages_are_1_based_with_an_exact_total(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a, _ = await fleet(session, runtime)
+    r = await client.get(a.url("?pageNumber=2&pageSize=3&sortBy=name"), headers=a.headers)
+    assert r.json()["paging"] == {"pageNumber": 2, "pageSize": 3, "totalCount": 7}
+    assert [i["name"].split()[0] for i in r.json()["items"]] == ["d3", "d4", "d5"]
+    last = await names(client, a, "?pageNumber=3&pageSize=3&sortBy=name")
+    assert last == ["d6"]
+    assert await names(client, a, "?pageNumber=9&pageSize=3") == []
+    default = await client.get(a.url(), headers=a.headers)
+    assert default.json()["paging"]["pageSize"] == runtime.settings.page_size_default
+
+
+async def test_deep_pages_read_from_the_far_end_keep_the_order(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a, _ = await fleet(session, runtime)
+    pages = [
+        await names(client, a, f"?pageNumber={n}&pageSize=2&sortBy=name") for n in (1, 2, 3, 4)
+    ]
+    assert pages == [["d0", "d1"], ["d2", "d3"], ["d4", "d5"], ["d6"]]
+    down = [
+        await names(client, a, f"?pageNumber={n}&pageSize=2&sortBy=name&sortDirection=DESC")
+        for n in (1, 2, 3, 4)
+    ]
+    assert down == [["d6", "d5"], ["d4", "d3"], ["d2", "d1"], ["d0"]]
+
+
+@pytest.mark.parametrize("sort_by", ["createdAt", "lastModifiedAt", "name", "status", "deviceUid"])
+async def test_every_documented_sort_field_orders_both_ways(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, sort_by: str
+) -> None:
+    a, _ = await fleet(session, runtime)
+    up = await client.get(a.url(f"?sortBy={sort_by}&sortDirection=ASC"), headers=a.headers)
+    down = await client.get(a.url(f"?sortBy={sort_by}&sortDirection=DESC"), headers=a.headers)
+    field = sort_by
+    up_values = [i[field] for i in up.json()["items"]]
+    assert up_values == sorted(up_values)
+    assert [i["deviceUid"] for i in down.json()["items"]] != [
+        i["deviceUid"] for i in up.json()["items"]
+    ] or len(set(up_values)) == 1
+    assert sorted(i[field] for i in down.json()["items"]) == sorted(up_values)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?sortBy=password",
+        "?sortDirection=SIDEWAYS",
+        "?pageSize=0",
+        "?pageSize=501",
+        "?pageNumber=0",
+        "?pageNumber=-3",
+        "?pageNumber=abc",
+        "?pageNumber=99999999999999999999999",
+        "?deviceStoreUid=not%20a%20uid",
+    ],
+)
+async def test_absurd_paging_and_sorting_are_400(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, query: str
+) -> None:
+    a = await admin(session, runtime)
+    answers = [await client.get(a.url(query), headers=a.headers)]
+    if "deviceStoreUid" not in query:  # search has no store filter
+        answers.append(await client.post(a.url("/search" + query), json={}, headers=a.headers))
+    for r in answers:
+        assert r.status_code == 400, (query, r.text)
+        assert set(r.json()) == {"code", "message", "logId"}
+
+
+async def test_the_store_filter_lists_only_that_stores_devices(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a, _ = await fleet(session, runtime)
+    r = await client.get(a.url(f"?deviceStoreUid={a.store.uid}&sortBy=name"), headers=a.headers)
+    assert [i["name"].split()[0] for i in r.json()["items"]] == ["d0", "d1", "d2"]
+    assert r.json()["paging"]["totalCount"] == 3
+    unknown = await client.get(a.url("?deviceStoreUid=nowhere"), headers=a.headers)
+    assert unknown.json() == {
+        "items": [],
+        "paging": {"pageNumber": 1, "pageSize": 50, "totalCount": 0},
+    }
+
+
+async def test_search_by_name_text_identifier_app_code_and_status(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a, uids = await fleet(session, runtime)
+    q = "?sortBy=name"
+    assert await names(client, a, q, name="KASSE") == ["d1", "d3", "d5"]
+    assert await names(client, a, q, name="d4") == ["d4"]
+    assert await names(client, a, q, name="5 k") == ["d5"]
+    assert await names(client, a, q, query="johans") == ["d0", "d1", "d2"]  # store name
+    assert await names(client, a, q, query="counter") == ["d0"]  # till name
+    assert await names(client, a, q, query="amd64") == ["d5"]  # system information
+    assert await names(client, a, q, query="%") == []
+    assert await names(client, a, q, appCode="ASSISTANT") == ["d6"]
+    assert await names(client, a, q, statuses=["ACTIVE", "BLOCKED"]) == ["d5"]
+    assert await names(client, a, q, statuses=["READY_TO_LINK"], name="kasse") == ["d1", "d3"]
+    service = DeviceService(session, runtime)
+    identifier = (await service.get(a.tenant.id, uids[5])).identifier
+    await session.commit()
+    assert await names(client, a, q, deviceIdentifier=identifier) == ["d5"]
+    assert await names(client, a, q, query=(identifier or "")[2:10]) == ["d5"]
+    counted = await client.post(
+        a.url("/search?pageSize=1"), json={"name": "lager"}, headers=a.headers
+    )
+    assert counted.json()["paging"]["totalCount"] == 4
+    assert len(counted.json()["items"]) == 1
+
+
+async def test_search_refuses_unknown_enum_values_and_wrong_types(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a = await admin(session, runtime)
+    for body in ({"statuses": ["LOST"]}, {"appCode": "PHONE"}, {"name": 5}, {"statuses": "ACTIVE"}):
+        r = await client.post(a.url("/search"), json=body, headers=a.headers)
+        assert r.status_code == 400, body
+        assert set(r.json()) == {"code", "message", "logId"}
+
+
+async def test_totals_follow_creates_moves_and_deletes(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a, uids = await fleet(session, runtime)
+    other = await factories.store(session, a.tenant)
+    await session.commit()
+
+    async def total(query: str = "", **body: object) -> int:
+        if body:
+            r = await client.post(a.url("/search" + query), json=body, headers=a.headers)
+        else:
+            r = await client.get(a.url(query), headers=a.headers)
+        return int(r.json()["paging"]["totalCount"])
+
+    await client.put(a.url(f"/{uids[0]}"), json={"storeUid": other.uid}, headers=a.headers)
+    await client.put(a.url(f"/{uids[5]}"), json={"status": "BLOCKED"}, headers=a.headers)
+    await client.delete(a.url(f"/{uids[6]}"), headers=a.headers)
+    assert await total() == 6
+    assert await total(f"?deviceStoreUid={a.store.uid}") == 2
+    assert await total(f"?deviceStoreUid={other.uid}") == 1
+    assert await total(statuses=["BLOCKED"]) == 1
+    assert await total(statuses=["ACTIVE"]) == 0
+    assert await total(appCode="ASSISTANT") == 0
