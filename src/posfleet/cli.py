@@ -203,7 +203,9 @@ posfleet demo is ready (demo passwords are fixed: never use them for real data).
   Link a device: POST {base}/v2/device/{flow["readyDevice"]["deviceLinkCode"]}/link
                  with appId {flow["apps"]["CLIENT"]} and the admin's userCode and password
   Commerce:      storeId {commerce["storeId"]}, location {commerce["locationId"]}, \
-login email {commerce["user"]["email"]}"""
+login email {commerce["user"]["email"]}
+                 X-Api-Key {commerce["apiKey"]}
+                 pairing code {commerce["pairingCode"]} for device {commerce["deviceId"]}"""
     )
     if manifest is not None:
         typer.echo(f"  Manifest:      {manifest} (keys described in docs/demo.md)")

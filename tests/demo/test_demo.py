@@ -7,17 +7,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import func, inspect, select, text
 
+from posfleet.app import create_app
 from posfleet.config import Settings
 from posfleet.db import session_scope
 from posfleet.kit.hashing import verify_password
 from posfleet.models import (
+    ApiKey,
     Base,
     CurrencyDenomination,
     Device,
     DeviceFlowClient,
     LinkCode,
+    PairingCode,
     Printer,
     Reason,
     RegisteredApp,
@@ -49,16 +53,18 @@ MANIFEST_SHAPE = {
     },
     "commerce": {
         "storeId": str,
-        "apiKey": (str, type(None)),
+        "apiKey": str,
         "locationId": str,
         "user": {"email": str, "phone": str, "country_code": str},
         "deviceId": str,
-        "pairingCode": (str, type(None)),
+        "pairingCode": str,
     },
 }
 
-# Tables a second run adds to: the refreshed link code and the audit line saying so.
-REFRESHED = {"link_codes", "audit_events"}
+# Tables a second run adds to: the refreshed link code, pairing code and API key (old ones are
+# kept, revoked) and the audit lines saying so.
+REFRESHED = {"link_codes", "pairing_codes", "api_keys", "audit_events"}
+LIVE_CODES = (("flow", "readyDevice", "deviceLinkCode"), ("commerce", "pairingCode"))
 
 
 def assert_shape(value: Any, shape: Any, path: str = "manifest") -> None:
@@ -210,6 +216,18 @@ async def check_the_manifest_against_the_database(url: str, manifest: dict[str, 
             )
             assert device.store_id == store.id
             assert device.vendor
+            assert device.status is DeviceStatus.READY_TO_LINK
+            pairing = await one(
+                PairingCode, PairingCode.device_id == device.id, PairingCode.state == CodeState.LIVE
+            )
+            assert runtime.hasher.matches(commerce["pairingCode"], pairing.code_hash)
+            key = await one(ApiKey, ApiKey.key_hash == runtime.hasher.hash(commerce["apiKey"]))
+            assert (key.tenant_id, key.scope, key.channel) == (tenant.id, "storefront", "pos")
+            assert key.revoked_at is None
+            assert (
+                await number(ApiKey, ApiKey.tenant_id == tenant.id, ApiKey.revoked_at.is_(None))
+                == 1
+            )
     finally:
         await runtime.close()
 
@@ -229,14 +247,43 @@ def test_the_demo_is_a_believable_retailer_and_a_second_run_keeps_its_rows(
     for table, rows in counts_after_first.items():
         if table not in REFRESHED:
             assert counts_after_second[table] == rows, table
-    first_code = first["flow"]["readyDevice"].pop("deviceLinkCode")
-    second_code = second["flow"]["readyDevice"].pop("deviceLinkCode")
-    assert first_code != second_code
-    first["commerce"].pop("pairingCode")
-    second["commerce"].pop("pairingCode")
-    first["commerce"].pop("apiKey")
-    second["commerce"].pop("apiKey")
+    manifest = json.loads((tmp_path / "second.json").read_text())
+    for path in (*LIVE_CODES, ("commerce", "apiKey")):
+        *parents, leaf = path
+        first_part, second_part = first, second
+        for key in parents:
+            first_part, second_part = first_part[key], second_part[key]
+        assert first_part.pop(leaf) != second_part.pop(leaf), path
     assert first == second
-    asyncio.run(check_the_manifest_against_the_database(url, json.loads(
-        (tmp_path / "second.json").read_text()
-    )))  # fmt: skip
+    asyncio.run(check_the_manifest_against_the_database(url, manifest))
+    asyncio.run(use_the_manifest_over_http(url, manifest))
+
+
+async def use_the_manifest_over_http(url: str, manifest: dict[str, Any]) -> None:
+    """The manifest's credentials work as a client would use them: a Flow link and a pairing."""
+    settings = Settings(
+        database_url=url, secret_key=TEST_SECRET, environment="test", log_level="warning"
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            flow, commerce = manifest["flow"], manifest["commerce"]
+            linked = await client.post(
+                f"/v2/device/{flow['readyDevice']['deviceLinkCode']}/link",
+                json={
+                    "appId": flow["apps"]["CLIENT"],
+                    "userCode": flow["admin"]["userCode"],
+                    "password": flow["admin"]["password"],
+                    "systemInformation": "demo test",
+                },
+            )
+            assert linked.status_code == 200, linked.text
+            assert linked.json()["token"]
+            paired = await client.post(
+                f"/api/v1/{commerce['storeId']}/storefront/pos/auth/pair-device",
+                headers={"X-Api-Key": commerce["apiKey"]},
+                json={"pairing_code": commerce["pairingCode"]},
+            )
+            assert paired.status_code == 200, paired.text
+            assert paired.json()["content"]["device"]["id"] == commerce["deviceId"]

@@ -26,6 +26,7 @@ ACTOR = "posfleet-demo"
 CLIENT_APP_ID = "no.flowretail.pos.client"
 ASSISTANT_APP_ID = "no.flowretail.pos.assistant"
 DEVICE_FLOW_CLIENT_ID = "flow-retail-pos-legacy"
+API_KEY_NAME = "posfleet demo storefront key"
 
 ADMIN_PASSWORD = "demo-admin-pass"
 MANAGER_PASSWORD = "demo-manager-pass"

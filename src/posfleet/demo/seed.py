@@ -1,8 +1,9 @@
 """Put the demo retailer in place, or find it from an earlier run, and issue fresh live codes.
 
 Everything goes through the domain services.  Rows are found by their fixed UIDs, so a second
-run keeps every row and only issues new link and pairing codes (the old ones are revoked: codes
-are kept hashed, so the only way to show one again is to issue a new one).
+run keeps every row and only issues a new link code, pairing code and storefront API key (the
+old ones are revoked: secrets are kept hashed, so the only way to show one again is to issue a
+new one).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.apikeys.service import ApiKeyService
 from posfleet.demo import data
 from posfleet.devices.service import DeviceService
 from posfleet.errors import NotFound
 from posfleet.models import Device, Store, Tenant, TenantUser
 from posfleet.models.enums import DeviceStatus
+from posfleet.pairing.service import PairingService
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
 from posfleet.users.service import UserService
@@ -30,6 +33,8 @@ class DemoSeeder:
         self.tenants = TenantService(session)
         self.users = UserService(session)
         self.devices = DeviceService(session, runtime)
+        self.api_keys = ApiKeyService(session, runtime)
+        self.pairing = PairingService(session, runtime)
         self.progress = progress
         self.created = 0
         self.kept = 0
@@ -51,11 +56,9 @@ class DemoSeeder:
         ready = await self.devices.get(nordlys.id, data.READY_DEVICE_UID)
         link_code = await self.devices.reset_link(ready, data.ACTOR)
 
-        # TODO(commerce): issue the storefront API key (one per demo run, revoke-and-reissue by
-        # name) and a pairing code for data.COMMERCE_DEVICE_UID through the Commerce Engine
-        # services once they exist; until then the manifest holds null for both.
-        api_key: str | None = None
-        pairing_code: str | None = None
+        self.progress("issuing a fresh storefront API key and pairing code")
+        api_key = await self._api_key(nordlys)
+        pairing_code = await self._pairing_code(nordlys)
 
         self.progress(f"done: {self.created} rows created, {self.kept} kept from an earlier run")
         return {
@@ -93,6 +96,20 @@ class DemoSeeder:
                 "pairingCode": pairing_code,
             },
         }
+
+    async def _api_key(self, tenant: Tenant) -> str:
+        """The demo's one storefront key: earlier runs' keys of the same name are revoked."""
+        for key in await self.api_keys.of_tenant(tenant.uid):
+            if key.name == data.API_KEY_NAME and key.revoked_at is None:
+                await self.api_keys.revoke(key.uid)
+        return (await self.api_keys.create(tenant.uid, data.API_KEY_NAME)).secret
+
+    async def _pairing_code(self, tenant: Tenant) -> str:
+        device = await self.devices.get(tenant.id, data.COMMERCE_DEVICE_UID)
+        if device.status is not DeviceStatus.READY_TO_LINK:
+            # Paired since the last run: make it pairable again, as the manifest promises.
+            await self.devices.reset_link(device, data.ACTOR)
+        return await self.pairing.issue(tenant, device.uid, data.ACTOR)
 
     async def _registries(self) -> None:
         for app_id, name, code in (

@@ -128,6 +128,14 @@ class PairingService:
         )
         return PairingSent(code_row, delivery, device)
 
+    async def issue(self, tenant: Tenant, device_uid: str, actor: str) -> str:
+        """Issue a new code for the device and answer it instead of delivering it, for an
+        operator who hands it over in person (the demo's manifest, the CLI)."""
+        device = await self.devices.get(tenant.id, device_uid)
+        await self._pairable(tenant, device)
+        _row, code = await self._issue(tenant, device, actor)
+        return code
+
     async def retry(
         self, delivery_uid: str, actor: str, tenant: Tenant | None = None
     ) -> PairingSent:
