@@ -1,0 +1,158 @@
+"""The published ``@commercengine/pos`` SDK, unmodified, against posfleet over real HTTP.
+
+The SDK is configured only with ``baseUrl``, ``storeId`` and ``apiKey`` (plus its own
+``MemoryTokenStorage``, without which it does not refresh tokens itself).  uvicorn serves
+posfleet on a free loopback port; the pairing code reaches the test through a real SMTP server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from posfleet.config import Settings
+from posfleet.models.enums import DeliveryChannel
+from posfleet.runtime import Runtime
+from tests.commerce.conftest import World, send_pairing_code
+from tests.commerce.receivers import SmtpReceiver, free_port
+
+SDK_DIR = Path(__file__).parent / "sdk"
+
+
+@pytest.fixture
+def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """posfleet under uvicorn on a free port, with 5-second access tokens."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("POSFLEET_")},
+        "POSFLEET_DATABASE_URL": settings.database_url,
+        "POSFLEET_SECRET_KEY": settings.secret().decode(),
+        "POSFLEET_ENVIRONMENT": "test",
+        "POSFLEET_POS_ACCESS_TOKEN_TTL_SECONDS": "5",
+        "POSFLEET_SMTP_HOST": settings.smtp_host or "",
+        "POSFLEET_SMTP_PORT": str(settings.smtp_port),
+        "POSFLEET_LOG_LEVEL": "warning",
+    }
+    log = (tmp_path / "uvicorn.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "posfleet.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("uvicorn did not start:\n" + (tmp_path / "uvicorn.log").read_text())
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def _run_sdk(env: dict[str, str]) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (scripts/bootstrap --test installs it)")
+    if not (SDK_DIR / "node_modules" / "@commercengine" / "pos").is_dir():
+        pytest.fail("the SDK is not installed: run `npm ci` in tests/e2e/sdk (scripts/bootstrap)")
+    result = subprocess.run(
+        [node, "pos-journey.mjs"],
+        cwd=SDK_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+async def test_the_published_sdk_pairs_signs_in_claims_refreshes_and_logs_out(
+    server: str,
+    world: World,
+    smtp: SmtpReceiver,
+    runtime: Runtime,
+    make_settings: Callable[..., Settings],
+) -> None:
+    await send_pairing_code(runtime, world, world.mail("sdk"), DeliveryChannel.EMAIL)
+    steps = _run_sdk(
+        {
+            "POSFLEET_BASE_URL": f"{server}{world.base}",
+            "STORE_ID": world.tenant.uid,
+            "API_KEY": world.api_key,
+            "PAIRING_CODE": smtp.pairing_code(world.mail("sdk")),
+            "LOCATION_ID": world.store.uid,
+            "EMAIL": world.cashier.email,
+        }
+    )
+    by_step = {s["step"]: s for s in steps}
+    print("\n".join(json.dumps(s) for s in steps))  # shown with -s: the SDK's own view
+
+    for name in (
+        "pairDevice",
+        "listLocations",
+        "loginWithEmail",
+        "verifyOtp",
+        "getUserInfo",
+        "listDevices",
+        "claimDevice",
+        "getUser",
+        "automaticRefresh",
+        "unclaimDevice",
+        "logout",
+    ):
+        assert by_step[name]["ok"], by_step[name]
+    assert by_step["pairDevice"]["device"]["id"] == world.device.uid
+    assert world.store.uid in by_step["listLocations"]["locations"]
+    assert by_step["loginWithEmail"]["has_otp"] is True
+    assert by_step["verifyOtp"]["user"]["id"] == world.cashier.uid
+    info = by_step["getUserInfo"]["info"]
+    assert info["id"] == world.cashier.uid
+    assert info["tenantId"] == world.tenant.uid
+    assert info["location"] == {"id": world.store.uid, "name": "Main Street"}
+    assert info["isLoggedIn"] is True
+    assert by_step["listDevices"]["devices"] == [{"id": world.device.uid, "status": "available"}]
+    assert by_step["claimDevice"]["device"] == {"id": world.device.uid, "name": "Front till"}
+    assert by_step["getUser"]["device"] == {"id": world.device.uid, "name": "Front till"}
+    assert by_step["automaticRefresh"]["token_updates"] > 1
+    assert by_step["unclaimDevice"]["device"] is None
+    assert by_step["logout"]["tokens_cleared"] == 1
+    after = by_step["listDevicesAfterLogout"]
+    assert after["ok"] is False
+    assert after["status"] == 401
+    replay = by_step["oldTokenAfterLogout"]
+    assert replay["status"] == 401
+    assert replay["body"]["code"] == "session_ended"
