@@ -39,7 +39,9 @@ def test_db_upgrade_on_an_empty_database_creates_the_whole_schema(
     result = posfleet(url, "db", "upgrade")
 
     assert result.exit_code == 0, result.output
-    assert table_names(url) == set(Base.metadata.tables) | {"alembic_version"}
+    # Every table of the model is there (an engine may add its own, e.g. SQLite's full-text
+    # index tables, which `db check` below is told about).
+    assert set(Base.metadata.tables) | {"alembic_version"} <= table_names(url)
     assert f"database: {head_revision()}" in posfleet(url, "db", "status").stdout
     agree = posfleet(url, "db", "check")
     assert agree.exit_code == 0, agree.output
