@@ -1,0 +1,230 @@
+"""Benchmark: list and search a tenant with a million devices, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/admin_lists.py --devices 1000000 --backend both
+
+Loads ``--devices`` devices into one tenant (bulk insert: executemany on SQLite, COPY on a
+throwaway PostgreSQL the script starts itself, with progress), serves posfleet on loopback and
+reports p50/p99 of HTTP round trips for: the first list page, a deep list page (the middle of
+the fleet), a search by name fragment and a free-text search.  Run by hand, not by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import secrets
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests import factories
+from tests.support.postgres import running_postgres
+
+from posfleet.app import create_app
+from posfleet.config import Environment, Settings
+from posfleet.migrations import upgrade
+from posfleet.runtime import Runtime
+from posfleet.tokens.service import TokenService
+
+WORDS = [f"{a}{b}" for a in ("kasse", "lager", "front", "disk", "pos") for b in range(200)]
+COLUMNS = [
+    "tenant_id",
+    "uid",
+    "name",
+    "app_code",
+    "status",
+    "store_id",
+    "identifier",
+    "system_information",
+    "credential_generation",
+    "created_by",
+    "last_modified_by",
+    "last_tenant_user_uid",
+    "last_order_uid",
+    "vendor",
+    "model_number",
+    "external_device_id",
+    "is_busy",
+    "created_at",
+    "last_modified_at",
+]
+SECRET = "bench-secret-" + "b" * 40
+
+
+def rows(tenant_id: int, store_ids: list[int], start: int, count: int, sqlite: bool) -> list[tuple]:
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    out = []
+    for i in range(start, start + count):
+        at = base + timedelta(milliseconds=i)
+        stamp: object = at.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else at
+        word = WORDS[i % len(WORDS)]
+        out.append(
+            (
+                tenant_id, f"dev-{i:07d}", f"Till {i:07d} {word}",
+                ("CLIENT", "ASSISTANT")[i % 2], ("ACTIVE", "BLOCKED", "READY_TO_LINK")[i % 3],
+                store_ids[i % len(store_ids)], secrets.token_urlsafe(12),
+                f"Linux host-{i} 6.1.0-{WORDS[(i * 7) % len(WORDS)]} x86_64",
+                1, "bench", "bench", "", "", "", "", "", False, stamp, stamp,
+            )
+        )  # fmt: skip
+    return out
+
+
+async def arrange(settings: Settings) -> tuple[str, int, list[int], str]:
+    runtime = Runtime.create(settings)
+    await runtime.load_signing_keys()
+    async with runtime.sessionmaker() as session:
+        tenant = await factories.tenant(session)
+        stores = [await factories.store(session, tenant, name=f"Store {n}") for n in range(20)]
+        user = await factories.user(session, tenant, permissions=["TENANT.ADMIN"])
+        await session.commit()
+        token, _ = TokenService(session, runtime).auth_token(user, tenant)
+        result = tenant.uid, tenant.id, [s.id for s in stores], token
+    await runtime.close()
+    return result
+
+
+def load_sqlite(path: str, tenant_id: int, stores: list[int], total: int, batch: int) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    sql = f"INSERT INTO devices ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608 (fixed column names)
+    started = time.monotonic()
+    for start in range(0, total, batch):
+        conn.executemany(sql, rows(tenant_id, stores, start, min(batch, total - start), True))
+        conn.commit()
+        progress(start + batch, total, started)
+    conn.execute("ANALYZE")
+    conn.commit()
+    conn.close()
+
+
+async def load_postgres(
+    url: str, tenant_id: int, stores: list[int], total: int, batch: int
+) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    started = time.monotonic()
+    for start in range(0, total, batch):
+        records = rows(tenant_id, stores, start, min(batch, total - start), False)
+        await conn.copy_records_to_table("devices", records=records, columns=COLUMNS)
+        progress(start + batch, total, started)
+    await conn.execute("VACUUM ANALYZE devices")
+    await conn.execute("VACUUM ANALYZE device_counts")
+    await conn.close()
+
+
+def progress(done: int, total: int, started: float) -> None:
+    done = min(done, total)
+    rate = done / max(time.monotonic() - started, 1e-9)
+    print(f"\r  loaded {done:>9,}/{total:,} devices ({rate:,.0f}/s)", end="", flush=True)
+    if done == total:
+        print()
+
+
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def measure(base: str, tenant_uid: str, token: str, total: int, n: int) -> dict[str, list[float]]:
+    url = f"{base}/v2/tenants/{tenant_uid}/devices"
+    deep = max(1, (total // 50) // 2)
+    rng = random.Random(7)
+    cases = {
+        "list, first page": lambda: ("GET", url, None),
+        f"list, page {deep} (middle)": lambda: ("GET", f"{url}?pageNumber={deep}", None),
+        "search, name fragment": lambda: ("POST", f"{url}/search", {"name": rng.choice(WORDS)}),
+        "search, free text": lambda: (
+            "POST", f"{url}/search", {"query": f"6.1.0-{rng.choice(WORDS)}"}),
+    }  # fmt: skip
+    timings: dict[str, list[float]] = {}
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        for label, make in cases.items():
+            for _ in range(3):  # warm up
+                method, target, body = make()
+                client.request(method, target, json=body).raise_for_status()
+            samples = []
+            for _ in range(n):
+                method, target, body = make()
+                t0 = time.perf_counter()
+                r = client.request(method, target, json=body)
+                samples.append((time.perf_counter() - t0) * 1000)
+                r.raise_for_status()
+            timings[label] = samples
+            last = r.json()["paging"]
+            print(f"    {label:<28} totalCount={last['totalCount']:,}")
+    return timings
+
+
+def report(backend: str, timings: dict[str, list[float]]) -> None:
+    print(f"\n  {backend}: milliseconds per HTTP request")
+    print(f"  {'query':<30}{'p50':>8}{'p99':>8}")
+    for label, samples in timings.items():
+        p99 = statistics.quantiles(samples, n=100)[98] if len(samples) > 1 else samples[0]
+        print(f"  {label:<30}{statistics.median(samples):>8.1f}{p99:>8.1f}")
+
+
+def run(backend: str, url: str, devices: int, batch: int, n: int) -> None:
+    print(f"\n== {backend}: {devices:,} devices in one tenant")
+    settings = Settings(
+        database_url=url, secret_key=SECRET, environment=Environment.TEST, log_level="warning"
+    )
+    t0 = time.monotonic()
+    upgrade(settings)
+    tenant_uid, tenant_id, stores, token = asyncio.run(arrange(settings))
+    if backend == "sqlite":
+        load_sqlite(url.split("///", 1)[1], tenant_id, stores, devices, batch)
+    else:
+        asyncio.run(load_postgres(url, tenant_id, stores, devices, batch))
+    print(f"  loaded in {time.monotonic() - t0:.0f} s")
+    with serving(settings) as base:
+        report(backend, measure(base, tenant_uid, token, devices, n))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--requests", type=int, default=200, help="samples per query")
+    parser.add_argument("--batch", type=int, default=20_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="posfleet-bench-") as tmp:
+        if args.backend in ("sqlite", "both"):
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            run("sqlite", url, args.devices, args.batch, args.requests)
+        if args.backend in ("postgresql", "both"):
+            with running_postgres() as pg:
+                url = pg.create_database("bench")
+                run("postgresql", url, args.devices, args.batch, args.requests)
+
+
+if __name__ == "__main__":
+    main()
