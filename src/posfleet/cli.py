@@ -17,10 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from posfleet import admin_cli, migrations
+from posfleet.apikeys.cli import apikeys_app
 from posfleet.auth.cli import tokens_app
 from posfleet.config import Settings
 from posfleet.db import session_scope
 from posfleet.errors import AppError
+from posfleet.pairing.cli import pairing_app
 from posfleet.runtime import Runtime
 from posfleet.tokens import keys
 
@@ -32,6 +34,8 @@ keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(pairing_app, name="pairing")
 for _name, _group in admin_cli.GROUPS.items():
     app.add_typer(_group, name=_name)
 

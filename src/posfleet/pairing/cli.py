@@ -1,0 +1,84 @@
+"""``posfleet pairing``: send a device's pairing code by email, SMS or WhatsApp; retry a failure."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from posfleet.db import session_scope
+from posfleet.models import Delivery
+from posfleet.models.enums import DeliveryChannel
+from posfleet.pairing.service import PairingSent, PairingService
+from posfleet.runtime import Runtime
+from posfleet.tenants.service import TenantService
+
+T = TypeVar("T")
+
+pairing_app = typer.Typer(
+    help="Pairing codes for Commerce Engine POS devices.", no_args_is_help=True
+)
+
+
+def _run(work: Callable[[PairingService, TenantService], Awaitable[T]]) -> T:
+    from posfleet.cli import run_async
+
+    async def run(runtime: Runtime) -> T:
+        async with session_scope(runtime.sessionmaker) as session:
+            return await work(PairingService(session, runtime), TenantService(session))
+
+    return run_async(run)
+
+
+def describe(delivery: Delivery) -> str:
+    line = (
+        f"delivery {delivery.uid}: {delivery.channel.value} to {delivery.destination_masked} "
+        f"via {delivery.transport}: {delivery.status.value}"
+    )
+    return f"{line} ({delivery.error})" if delivery.error else line
+
+
+def _report(sent: PairingSent) -> None:
+    typer.echo(describe(sent.delivery))
+    typer.echo(f"code expires at {sent.code.expires_at.isoformat(timespec='seconds')}")
+    if sent.delivery.status.value == "FAILED":
+        raise typer.Exit(code=1)
+
+
+@pairing_app.command("send")
+def pairing_send(
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant's UID")],
+    device: Annotated[str, typer.Option("--device", help="The device's UID")],
+    email: Annotated[str | None, typer.Option(help="Send the code to this address")] = None,
+    phone: Annotated[str | None, typer.Option(help="Send by SMS to +<country><number>")] = None,
+    whatsapp: Annotated[bool, typer.Option(help="With --phone: WhatsApp, not SMS")] = False,
+) -> None:
+    """Issue a new pairing code for a device waiting to link and deliver it to a person."""
+    if (email is None) == (phone is None):
+        raise typer.BadParameter("give exactly one of --email or --phone")
+    if email is not None:
+        channel, destination = DeliveryChannel.EMAIL, email
+    else:
+        channel = DeliveryChannel.WHATSAPP if whatsapp else DeliveryChannel.SMS
+        destination = phone or ""
+
+    async def work(service: PairingService, tenants: TenantService) -> PairingSent:
+        owner = await tenants.get_tenant(tenant)
+        return await service.send(owner, device, channel, destination, "cli")
+
+    _report(_run(work))
+
+
+@pairing_app.command("retry")
+def pairing_retry(
+    delivery: Annotated[
+        str, typer.Argument(help="The failed delivery's id (after `--` if it starts with -)")
+    ],
+) -> None:
+    """Deliver a failed pairing delivery again (with a fresh code)."""
+
+    async def work(service: PairingService, _tenants: TenantService) -> PairingSent:
+        return await service.retry(delivery, "cli")
+
+    _report(_run(work))
