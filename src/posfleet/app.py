@@ -14,6 +14,7 @@ from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
 from posfleet.flow import device as flow_device
+from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.logging import configure_logging
 from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from posfleet.runtime import Runtime
@@ -59,5 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(flow_device.router)
+    app.include_router(flow_pairing_codes.router)
     app.include_router(commerce_router.router)
     return app

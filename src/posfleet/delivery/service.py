@@ -8,6 +8,7 @@ outbox.  A delivery is recorded as QUEUED, then SENT or FAILED with the transpor
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import structlog
 from email_validator import EmailNotValidError, validate_email
@@ -133,6 +134,10 @@ class DeliveryService:
             delivery.error = ""
             delivery.sent_at = utcnow()
         await self.repository.flush()
+
+    async def of_device(self, tenant_id: int, device_id: int) -> Sequence[Delivery]:
+        """The device's most recent deliveries, newest first."""
+        return await self.repository.of_device(tenant_id, device_id)
 
     async def get(self, uid: str, tenant_id: int | None = None) -> Delivery:
         delivery = await self.repository.get_by_uid(uid, tenant_id)
