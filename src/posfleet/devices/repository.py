@@ -103,7 +103,7 @@ class DeviceRepository:
                 DeviceSettingValue.device_id == device_id
             )
         )
-        return {definition_id: value for definition_id, value in rows}
+        return dict(rows.all())
 
     async def set_setting_values(self, device_id: int, values: dict[int, str]) -> None:
         await self.session.execute(

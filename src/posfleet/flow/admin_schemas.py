@@ -13,6 +13,7 @@ from posfleet.flow.schemas import (
     UID_REGEX,
     DevicePrinter,
     FlowModel,
+    FlowRequest,
     GeneralParameter,
     Paging,
 )
@@ -24,7 +25,7 @@ _UID = Field(default=None, pattern=OPTIONAL_UID_REGEX, max_length=64)
 _TEXT = Field(default=None, max_length=200)
 
 
-class SettingValue(FlowModel):
+class SettingValue(FlowRequest):
     """``GeneralParameterRequestSchema``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,7 +34,7 @@ class SettingValue(FlowModel):
     value: str = Field(max_length=1000)
 
 
-class DeviceCreateRequest(FlowModel):
+class DeviceCreateRequest(FlowRequest):
     """``DeviceCreateRequestSchema``."""
 
     deviceUid: str | None = _UID
@@ -45,7 +46,7 @@ class DeviceCreateRequest(FlowModel):
     printerUids: list[Uid] | None = Field(default=None, max_length=100)
 
 
-class DeviceUpdateRequest(FlowModel):
+class DeviceUpdateRequest(FlowRequest):
     """``DeviceUpdateRequestSchema``: every field is optional; absent or null leaves it alone."""
 
     name: str | None = _TEXT
@@ -57,7 +58,7 @@ class DeviceUpdateRequest(FlowModel):
     printerUids: list[Uid] | None = Field(default=None, max_length=100)
 
 
-class DeviceSearchRequest(FlowModel):
+class DeviceSearchRequest(FlowRequest):
     """``DeviceSearchRequestSchema``."""
 
     name: str | None = _TEXT

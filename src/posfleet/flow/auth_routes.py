@@ -9,7 +9,7 @@ from pydantic import Field
 
 from posfleet.auth.service import AuthService
 from posfleet.flow.auth import Credentials, token_of
-from posfleet.flow.schemas import UID_REGEX, FlowModel
+from posfleet.flow.schemas import UID_REGEX, FlowModel, FlowRequest
 from posfleet.http import ClientAddress, DbSession, RuntimeDep
 from posfleet.kit.clock import unix
 
@@ -23,7 +23,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class LoginRequest(FlowModel):
+class LoginRequest(FlowRequest):
     userCode: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1000)
     tenantUid: str | None = Field(default=None, pattern=UID_REGEX, max_length=64)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from posfleet.devices.settings import SettingView
 from posfleet.kit.pagination import Page
@@ -17,6 +19,27 @@ class FlowModel(BaseModel):
     """Request bodies refuse unknown types loudly; responses are built from our own data."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class FlowRequest(FlowModel):
+    """A request body: NUL characters are refused (PostgreSQL text cannot hold them)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
 
 
 class Paging(FlowModel):

@@ -293,3 +293,13 @@ async def test_delete_answers_204_and_the_device_and_its_tokens_are_gone(
     async with runtime.sessionmaker() as fresh:
         with pytest.raises(Unauthorized):
             await TokenService(fresh, runtime).authenticate(token, TokenType.DEVICE)
+
+
+async def test_nul_characters_in_text_are_400_not_a_server_error(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a = await admin(session, runtime)
+    r = await client.post(a.url(), json={"name": "a\x00b", "appCode": "CLIENT"}, headers=a.headers)
+    assert "NUL" in assert_flow_error(r, 400)["message"]
+    search = await client.post(a.url("/search"), json={"query": "\x00"}, headers=a.headers)
+    assert_flow_error(search, 400)
