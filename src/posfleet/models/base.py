@@ -28,9 +28,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def new_uid() -> str:
-    """A URL-safe, unguessable identifier that matches the Flow UID pattern."""
-    return secrets.token_urlsafe(16)
+    """An unguessable identifier (about 131 bits) matching Flow's UID pattern.
+
+    Letters and digits only, so that it never starts with ``-`` and reads as an option to a CLI.
+    """
+    return "".join(secrets.choice(_UID_ALPHABET) for _ in range(22))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
