@@ -14,12 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -41,6 +43,12 @@ DEVICE_OPERATIONS = {
     ("GET", "/device/users"),
 }
 EXAMPLES_PER_MODE = 25
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """The in-process client links once; a budget of its own keeps other tests' links out."""
+    return make_settings(rate_limit_per_address=1_000_000)
 
 
 def _free_port() -> int:
@@ -100,7 +108,7 @@ def _check_operation(
     """Run generated cases of one operation; returns how many requests were sent."""
     sent = 0
 
-    @settings(
+    @hypothesis_settings(
         max_examples=EXAMPLES_PER_MODE,
         deadline=None,
         database=None,

@@ -32,6 +32,8 @@ from posfleet.tokens.device_refresh import DeviceRefreshService, RefreshRefused
 from posfleet.tokens.principal import Principal
 
 router = APIRouter(prefix="/v2", tags=["Device"])
+# Larger page numbers would overflow the database's OFFSET; they are refused as bad input.
+MAX_INT32 = 2**31 - 1
 
 
 def _device(principal: Principal) -> Device:
@@ -169,8 +171,8 @@ async def list_device_users(
     account_type: Annotated[list[str] | None, Query(alias="accountType")] = None,
     sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
     sort_direction: Annotated[str | None, Query(alias="sortDirection")] = None,
-    page_size: Annotated[int | None, Query(alias="pageSize")] = None,
-    page_number: Annotated[int | None, Query(alias="pageNumber")] = None,
+    page_size: Annotated[int | None, Query(alias="pageSize", le=MAX_INT32)] = None,
+    page_number: Annotated[int | None, Query(alias="pageNumber", le=MAX_INT32)] = None,
 ) -> Response:
     page = PageRequest.parse(
         page_number=page_number,

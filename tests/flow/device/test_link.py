@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -232,15 +233,16 @@ async def test_link_attempts_are_limited_per_address(
     limited_settings: Settings, session: AsyncSession, runtime: Runtime
 ) -> None:
     w = await world(session, runtime)
+    address = f"203.0.113.{uuid.uuid4().hex[:8]}"  # a budget no other test run has spent
     app = create_app(limited_settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4000))
+        transport = httpx.ASGITransport(app=app, client=(address, 4000))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             for _ in range(3):
                 miss = await c.post("/v2/device/AAAAAAAA/link", json=link_body(w))
                 assert miss.status_code == 404
             blocked = await c.post(f"/v2/device/{w.code}/link", json=link_body(w))
-        other = httpx.ASGITransport(app=app, client=("203.0.113.8", 4000))
+        other = httpx.ASGITransport(app=app, client=(f"{address}-other", 4000))
         async with httpx.AsyncClient(transport=other, base_url="http://t") as c:
             allowed = await c.post(f"/v2/device/{w.code}/link", json=link_body(w))
     assert blocked.status_code == 429

@@ -61,7 +61,14 @@ async def test_bad_list_parameters_are_400_not_500(
 ) -> None:
     w = await world(session, runtime)
     token = (await link(client, w))["token"]
-    for query in ("sortBy=password", "pageSize=100000", "pageNumber=0", "accountType=BOSS"):
+    for query in (
+        "sortBy=password",
+        "pageSize=100000",
+        "pageNumber=0",
+        "pageNumber=99999999999999999999",
+        "pageNumber=9223372036854775807",
+        "accountType=BOSS",
+    ):
         response = await client.get(f"/v2/device/users?{query}", headers=bearer(token))
         assert response.status_code == 400, query
         assert_generic_error(response.json(), "validation_failed")
