@@ -13,6 +13,8 @@ from posfleet import health, rendering
 from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
+from posfleet.flow import admin as flow_admin
+from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
 from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.logging import configure_logging
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health.router)
+    app.include_router(flow_auth.router)
+    app.include_router(flow_admin.router)
     app.include_router(flow_device.router)
     app.include_router(flow_pairing_codes.router)
     app.include_router(commerce_router.router)
