@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
 from posfleet.db import session_scope
 from posfleet.errors import BadRequest, TooManyRequests
-from posfleet.models import Tenant
+from posfleet.models import RateLimitBucket, Tenant
 from posfleet.runtime import Runtime
 from tests.conftest import unique
+
+MINUTE = timedelta(seconds=60)
+WINDOW_START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 async def test_the_attempt_over_the_limit_is_refused_with_retry_after(runtime: Runtime) -> None:
@@ -60,3 +65,29 @@ async def test_an_ordinary_error_rolls_the_unit_of_work_back(runtime: Runtime) -
         await _failing_unit_of_work(runtime, tenant_uid, BadRequest("no"))
     async with runtime.sessionmaker() as session:
         assert await session.scalar(select(Tenant.id).where(Tenant.uid == tenant_uid)) is None
+
+
+async def _previous_window_with(runtime: Runtime, key: str, count: int) -> None:
+    async with runtime.sessionmaker() as session:
+        session.add(RateLimitBucket(key=key, window_start=WINDOW_START - MINUTE, count=count))
+        await session.commit()
+
+
+async def test_attempts_just_before_a_window_boundary_still_count_after_it(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst split by the boundary of two fixed windows is not a fresh budget."""
+    key = unique("addr")
+    await _previous_window_with(runtime, key, 3)
+    monkeypatch.setattr("posfleet.kit.ratelimit.utcnow", lambda: WINDOW_START + MINUTE / 10)
+    with pytest.raises(TooManyRequests):
+        await runtime.limiter.hit(key, limit=3, window=60, message="m")
+
+
+async def test_the_previous_window_fades_out_as_the_current_one_passes(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = unique("addr")
+    await _previous_window_with(runtime, key, 3)
+    monkeypatch.setattr("posfleet.kit.ratelimit.utcnow", lambda: WINDOW_START + MINUTE * 0.9)
+    await runtime.limiter.hit(key, limit=3, window=60, message="m")

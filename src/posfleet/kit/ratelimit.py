@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,23 +36,40 @@ class RateLimiter:
         message: str,
         session: AsyncSession | None = None,
     ) -> None:
-        """Charge one attempt to ``key``; raise 429 once more than ``limit`` fall in a window."""
+        """Charge one attempt to ``key``; raise 429 once more than ``limit`` fall in ``window``.
+
+        The count is a sliding-window estimate: this window's attempts plus the previous
+        window's, weighted by how much of it still lies within the last ``window`` seconds.  A
+        burst that straddles a window boundary is therefore counted whole.
+        """
+        if session is not None:
+            estimate, reset_in = await self._count(session, key, window)
+        else:
+            async with self._sessionmaker() as own:
+                estimate, reset_in = await self._count(own, key, window)
+                await own.commit()
+        if estimate > limit:
+            raise TooManyRequests(message, retry_after=reset_in)
+
+    async def _count(self, session: AsyncSession, key: str, window: int) -> tuple[float, int]:
         now = utcnow()
         start = _window_start(now, window)
         insert = self._insert(RateLimitBucket).values(key=key, window_start=start, count=1)
-        stmt = insert.on_conflict_do_update(
+        upsert = insert.on_conflict_do_update(
             index_elements=[RateLimitBucket.key, RateLimitBucket.window_start],
             set_={"count": RateLimitBucket.count + 1},
         ).returning(RateLimitBucket.count)
-        if session is not None:
-            count = (await session.execute(stmt)).scalar_one()
-        else:
-            async with self._sessionmaker() as own:
-                count = (await own.execute(stmt)).scalar_one()
-                await own.commit()
-        if count > limit:
-            retry_after = int((start + timedelta(seconds=window) - now).total_seconds()) + 1
-            raise TooManyRequests(message, retry_after=retry_after)
+        current = (await session.execute(upsert)).scalar_one()
+        previous = await session.scalar(
+            select(RateLimitBucket.count).where(
+                RateLimitBucket.key == key,
+                RateLimitBucket.window_start == start - timedelta(seconds=window),
+            )
+        )
+        elapsed = (now - start).total_seconds() / window
+        estimate = current + (previous or 0) * (1 - elapsed)
+        reset_in = int((start + timedelta(seconds=window) - now).total_seconds()) + 1
+        return estimate, reset_in
 
     async def purge(self, older_than: datetime) -> int:
         async with self._sessionmaker() as session:
