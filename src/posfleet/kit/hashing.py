@@ -1,22 +1,73 @@
 """Hashes for every stored secret.
 
-* Passwords and PINs: argon2id, verified off the event loop.
+* Passwords and PINs: argon2id, verified off the event loop in a bounded pool.
 * Codes and high-entropy tokens: HMAC-SHA256 keyed with the server secret, so a stolen database
   cannot be used to test guesses offline, and a lookup by hash stays an index seek.
+
+Argon2id parameters are OWASP's Password Storage Cheat Sheet minimum for argon2id (m=19 MiB,
+t=2, p=1), not argon2-cffi's default (RFC 9106's "low memory" choice, m=64 MiB, t=3, p=4): that
+one costs ~8x the CPU per check and p=4 runs four threads per check, so a burst of links on a
+small server would take every core from the requests that do no hashing.  A hash records its own
+parameters, so hashes made with older ones keep verifying; :func:`password_needs_rehash` says
+when a successful check should store a new hash.
+
+Checks run at most ``MAX_CONCURRENT_HASHES`` at a time (fewer than the cores, so the event loop
+always has one); when ``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once
+with 429 and ``Retry-After`` instead of queueing behind them.  The refusal happens before any
+hashing, whether the user exists or not, so it tells nothing about the account.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
+from posfleet.errors import TooManyRequests
+
+# OWASP Password Storage Cheat Sheet, argon2id: "minimum configuration of 19 MiB of memory, an
+# iteration count of 2, and 1 degree of parallelism".
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_PARALLELISM = 1
+
+MAX_CONCURRENT_HASHES = max(1, (os.cpu_count() or 2) - 1)
+# About one second of queued work per hashing thread on a small server; more only adds latency.
+MAX_WAITING_HASHES = 16 * MAX_CONCURRENT_HASHES
+RETRY_AFTER_SECONDS = 1
+
+_hasher = PasswordHasher(
+    time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM
+)
 # Verified against when a user does not exist, so that the answer takes as long as a real check.
 _DUMMY_HASH = _hasher.hash("posfleet-no-such-user")
+_limiter: anyio.CapacityLimiter | None = None
+
+
+def _hash_limiter() -> anyio.CapacityLimiter:
+    global _limiter  # one pool per process, made on first use inside the running loop
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(MAX_CONCURRENT_HASHES)
+    return _limiter
+
+
+def hashing_busy() -> bool:
+    """True when a new password check would be refused rather than queued."""
+    return _hash_limiter().statistics().tasks_waiting >= MAX_WAITING_HASHES
+
+
+def _admit() -> anyio.CapacityLimiter:
+    if hashing_busy():
+        raise TooManyRequests(
+            "The server is busy checking passwords; try again in a moment",
+            retry_after=RETRY_AFTER_SECONDS,
+            code="server_busy",
+        )
+    return _hash_limiter()
 
 
 def hash_password(password: str) -> str:
@@ -24,7 +75,7 @@ def hash_password(password: str) -> str:
 
 
 async def hash_password_async(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_admit())
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -35,8 +86,19 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    """Constant-work check; ``None`` (no such user) costs the same and answers False."""
-    return await anyio.to_thread.run_sync(_verify, password_hash, password)
+    """Constant-work check; ``None`` (no such user) costs the same and answers False.
+
+    Raises :class:`TooManyRequests` (429) when too many checks are already waiting.
+    """
+    return await anyio.to_thread.run_sync(_verify, password_hash, password, limiter=_admit())
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    """True when ``password_hash`` was made with other parameters than today's."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
 
 
 class SecretHasher:

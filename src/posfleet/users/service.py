@@ -6,14 +6,15 @@ national digits with a separate ``+NN`` country code, so that each sign-in path 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.errors import Conflict, NotFound, ValidationFailed
-from posfleet.kit.hashing import hash_password_async, verify_password
+from posfleet.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
+from posfleet.kit.hashing import hash_password_async, password_needs_rehash, verify_password
 from posfleet.kit.pagination import Page, PageRequest
 from posfleet.models import Store, Tenant, TenantUser, UserStoreAccess
 from posfleet.models.enums import AccountType, UserStatus
@@ -178,8 +179,17 @@ class UserService:
 
     @staticmethod
     async def check_password(user: TenantUser | None, password: str) -> bool:
-        """Constant-work password check; an unknown user (``None``) costs the same and fails."""
-        return await verify_password(user.password_hash if user else None, password)
+        """Constant-work password check; an unknown user (``None``) costs the same and fails.
+
+        A correct password whose hash was made with older argon2 parameters is hashed again
+        with today's (kept with the request's unit of work); when the server is too busy to
+        hash, that waits for a later sign-in.
+        """
+        valid = await verify_password(user.password_hash if user else None, password)
+        if valid and user is not None and password_needs_rehash(user.password_hash):
+            with contextlib.suppress(TooManyRequests):
+                user.password_hash = await hash_password_async(password)
+        return valid
 
     # Store access ------------------------------------------------------------------------
 
