@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -21,6 +24,8 @@ from posfleet.logging import configure_logging
 from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from posfleet.runtime import Runtime
 
+log = structlog.get_logger("posfleet")
+
 DESCRIPTION = """\
 posfleet registers, pairs and manages POS devices.  It serves two wire-compatible dialects over
 one device registry:
@@ -31,6 +36,15 @@ one device registry:
 """
 
 
+async def _housekeeping(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(runtime.settings.housekeeping_interval_seconds)
+        try:
+            await runtime.housekeeping()
+        except Exception:  # a database hiccup must not end the loop; the next round retries
+            log.warning("housekeeping failed", exc_info=True)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -39,9 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.load_signing_keys()
+        housekeeping = asyncio.create_task(_housekeeping(runtime))
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await runtime.close()
 
     app = FastAPI(

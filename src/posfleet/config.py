@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     device_flow_interval_seconds: int = Field(default=5, ge=1)
     device_offline_after_seconds: int = Field(default=15 * 60, ge=60)
     activity_write_interval_seconds: int = Field(default=60, ge=0)
+    housekeeping_interval_seconds: int = Field(default=60, ge=1)
 
     # Paging
     page_size_default: int = Field(default=50, ge=1)

@@ -36,6 +36,8 @@ MEANINGS: dict[str, str] = {
     "workers": "Worker processes of `posfleet serve`.",
     "log_level": "`debug`, `info`, `warning` or `error`.",
     "log_json": "Log one JSON object per line (for log shippers) instead of text.",
+    "housekeeping_interval_seconds": "How often each process picks up signing keys rotated "
+    "elsewhere and forgets old rate-limit counts.",
     "jwt_algorithm": "Signature algorithm of new signing keys: `EdDSA` (Ed25519) or `ES256`.",
     "jwt_issuer": "`iss` claim of every JWT posfleet issues and accepts.",
     "auth_token_ttl_seconds": "Lifetime of a back-office user's `authToken`.",

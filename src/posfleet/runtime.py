@@ -9,10 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from posfleet.config import Settings
 from posfleet.db import create_engine, create_sessionmaker
+from posfleet.kit.clock import utcnow
 from posfleet.kit.hashing import SecretHasher
 from posfleet.kit.jwt import JwtCodec
 from posfleet.kit.ratelimit import RateLimiter
 from posfleet.tokens import keys
+
+# Rate-limit windows are seconds to minutes; a day of counts is more than any window needs.
+RATE_LIMIT_MEMORY = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -62,6 +66,13 @@ class Runtime:
             await keys.refresh_codec(
                 self.codec, session, self.secret, keep_retired_for=self.keep_retired_keys_for
             )
+
+    async def housekeeping(self) -> None:
+        """What each process does on a timer: take up keys rotated by another replica or by
+        ``posfleet keys rotate`` (so it signs with the newest key), and drop attempt counts
+        too old to matter."""
+        await self.reload_signing_keys()
+        await self.limiter.purge(utcnow() - RATE_LIMIT_MEMORY)
 
     async def close(self) -> None:
         await self.engine.dispose()
