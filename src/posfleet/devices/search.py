@@ -42,23 +42,25 @@ class DeviceSearchService:
             if store is None:
                 return Page([], page.page_number, page.page_size, 0)
             query = replace(query, store_id=store.id)
-        total = await self.repo.count(tenant_id, query)
-        ids = await self.repo.page_ids(tenant_id, query, page, total)
-        devices = await self.repo.devices(ids)
-        stores = await self.repo.stores({d.store_id for d in devices if d.store_id})
-        tills = await self.repo.tills({d.till_id for d in devices if d.till_id})
+        where = await self.repo.filter(tenant_id, query)
+        total = await self.repo.count(tenant_id, query, where)
+        rows = await self.repo.page(where, page, total)
+        if not rows:
+            return Page([], page.page_number, page.page_size, total)
+        ids = [d.id for d, _, _ in rows]
         printers = await self.repo.printers(ids)
-        values = await self.repo.setting_values(ids)
-        definitions = await self.devices.setting_definitions(tenant_id) if devices else []
+        definitions = await self.devices.setting_definitions(tenant_id)
+        # Without definitions a device has no settings to show, whatever values are stored.
+        values = await self.repo.setting_values(ids) if definitions else {}
         items = [
             DeviceDetails(
                 device=d,
-                store=stores.get(d.store_id) if d.store_id else None,
-                till=tills.get(d.till_id) if d.till_id else None,
+                store=store,
+                till=till,
                 printers=printers.get(d.id, []),
                 settings=device_settings.views(definitions, values.get(d.id, {})),
             )
-            for d in devices
+            for d, store, till in rows
         ]
         return Page(items, page.page_number, page.page_size, total)
 

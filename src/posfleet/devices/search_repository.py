@@ -1,12 +1,16 @@
 """Queries behind device lists and searches, built to stay fast at a million devices a tenant.
 
-* A page is two queries: the ids of the page (an index-only walk of a ``(tenant_id, <sort>, id)``
-  index), then those rows.  Deep pages past the middle walk the index from the other end.
+* A page is one statement: the ids of the page (an index-only walk of a ``(tenant_id, <sort>, id)``
+  index) joined to those devices, their stores and tills.  Deep pages past the middle walk the
+  index from the other end.
 * ``totalCount`` of a list filtered only by store, status and app code is a sum over
   ``device_counts`` (kept by triggers); a text search counts its matches.
 * Substring search uses trigram indexes: ``pg_trgm`` GIN on PostgreSQL, the ``devices_fts`` FTS5
   table on SQLite (both from migration 0002).
-* What a page refers to (stores, tills, printers, setting values) is loaded in one query each.
+* Free text is a union of indexable arms: the device's own columns through the trigram index,
+  and ``store_id``/``till_id`` among the stores and tills whose names match (resolved first: a
+  tenant has few).  An ``OR`` with sub-selects would make PostgreSQL scan the tenant's devices.
+* Printers and setting values of a page are loaded with one query each.
 """
 
 from __future__ import annotations
@@ -16,7 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, func, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    union,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -89,7 +104,7 @@ class DeviceSearchRepository:
             return col.ilike(_like(frag), escape="\\")
         return col.like(_like(frag), escape="\\")
 
-    def _fts_ids(self, target: ColumnElement[str], frag: str) -> Select[tuple[int]]:
+    def _fts_ids(self, target: ColumnElement[str], frag: str) -> Select[int]:
         return select(_FTS.c.rowid).where(target.op("MATCH")(_phrase(frag)))
 
     def _name_matches(self, frag: str) -> ColumnElement[bool]:
@@ -97,22 +112,43 @@ class DeviceSearchRepository:
             return Device.id.in_(self._fts_ids(_FTS.c.name, frag))
         return self._contains(Device.name, frag)
 
-    def _text_matches(self, tenant_id: int, frag: str) -> ColumnElement[bool]:
-        stores = select(Store.id).where(
+    async def _text_matches(self, tenant_id: int, frag: str) -> ColumnElement[bool]:
+        """Devices whose own columns, store name or till name contain ``frag``."""
+        stores = select(literal(True), Store.id).where(
             Store.tenant_id == tenant_id, self._contains(Store.name, frag)
         )
-        tills = select(Till.id).where(Till.tenant_id == tenant_id, self._contains(Till.name, frag))
+        tills = select(literal(False), Till.id).where(
+            Till.tenant_id == tenant_id, self._contains(Till.name, frag)
+        )
+        store_ids: list[int] = []
+        till_ids: list[int] = []
+        for is_store, found in await self.session.execute(union_all(stores, tills)):
+            (store_ids if is_store else till_ids).append(found)
         if not self.postgres and len(frag) >= _TRIGRAM:
-            own: ColumnElement[bool] = Device.id.in_(self._fts_ids(_FTS.c.devices_fts, frag))
-        else:
-            own = or_(
-                self._contains(Device.name, frag),
-                self._contains(Device.identifier, frag),
-                self._contains(Device.system_information, frag),
-            )
-        return or_(own, Device.store_id.in_(stores), Device.till_id.in_(tills))
+            # One id set per arm, united: each arm is an index lookup (FTS5, store, till).
+            arms: list[Select[int]] = [self._fts_ids(_FTS.c.devices_fts, frag)]
+            if store_ids:
+                arms.append(
+                    select(Device.id).where(
+                        Device.tenant_id == tenant_id, Device.store_id.in_(store_ids)
+                    )
+                )
+            if till_ids:
+                arms.append(select(Device.id).where(Device.till_id.in_(till_ids)))
+            return Device.id.in_(union(*arms) if len(arms) > 1 else arms[0])
+        # PostgreSQL combines these arms with a BitmapOr over the trigram and store indexes.
+        own: list[ColumnElement[bool]] = [
+            self._contains(Device.name, frag),
+            self._contains(Device.identifier, frag),
+            self._contains(Device.system_information, frag),
+        ]
+        if store_ids:
+            own.append(Device.store_id.in_(store_ids))
+        if till_ids:
+            own.append(Device.till_id.in_(till_ids))
+        return or_(*own)
 
-    def _conditions(self, tenant_id: int, q: DeviceQuery) -> list[ColumnElement[bool]]:
+    async def _conditions(self, tenant_id: int, q: DeviceQuery) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [Device.tenant_id == tenant_id]
         if q.store_id is not None:
             conditions.append(Device.store_id == q.store_id)
@@ -125,31 +161,37 @@ class DeviceSearchRepository:
         if q.name:
             conditions.append(self._name_matches(q.name))
         if q.text:
-            conditions.append(self._text_matches(tenant_id, q.text))
+            conditions.append(await self._text_matches(tenant_id, q.text))
         return conditions
+
+    async def filter(self, tenant_id: int, q: DeviceQuery) -> list[ColumnElement[bool]]:
+        """The WHERE clause of ``q``, for :meth:`count` and :meth:`page`; built once a request
+        (free text resolves the matching stores and tills here)."""
+        return await self._conditions(tenant_id, q)
 
     # Counting and paging
 
-    async def count(self, tenant_id: int, q: DeviceQuery) -> int:
+    async def count(self, tenant_id: int, q: DeviceQuery, where: list[ColumnElement[bool]]) -> int:
+        """How many devices match; ``where`` is :meth:`filter` of ``q``."""
         if q.counted_by_triggers:
-            where = [DeviceCount.tenant_id == tenant_id]
+            counted = [DeviceCount.tenant_id == tenant_id]
             if q.store_id is not None:
-                where.append(DeviceCount.store_id == q.store_id)
+                counted.append(DeviceCount.store_id == q.store_id)
             if q.app_code is not None:
-                where.append(DeviceCount.app_code == q.app_code.value)
+                counted.append(DeviceCount.app_code == q.app_code.value)
             if q.statuses:
-                where.append(DeviceCount.status.in_([s.value for s in q.statuses]))
-            total = await self.session.scalar(select(func.sum(DeviceCount.count)).where(*where))
+                counted.append(DeviceCount.status.in_([s.value for s in q.statuses]))
+            total = await self.session.scalar(select(func.sum(DeviceCount.count)).where(*counted))
         else:
-            total = await self.session.scalar(
-                select(func.count()).select_from(Device).where(*self._conditions(tenant_id, q))
-            )
+            counting = select(func.count()).select_from(Device).where(*where)
+            total = await self.session.scalar(counting)
         return int(total or 0)
 
-    async def page_ids(
-        self, tenant_id: int, q: DeviceQuery, page: PageRequest, total: int
-    ) -> list[int]:
-        """The ids of one page in order; a page past the middle is read from the far end."""
+    async def page(
+        self, where: list[ColumnElement[bool]], page: PageRequest, total: int
+    ) -> list[tuple[Device, Store | None, Till | None]]:
+        """One page of devices with their store and till, in order; a page past the middle is
+        read from the far end of the index."""
         offset, limit = page.offset, page.page_size
         if offset >= total:
             return []
@@ -158,39 +200,28 @@ class DeviceSearchRepository:
         if backwards:
             limit = min(limit, total - offset)
             offset = total - offset - limit
-            descending = not descending
         sort = DEVICE_SORT_COLUMNS[page.sort_by]
         keys = [sort] if sort is Device.uid else [sort, Device.id]
-        order = [k.desc() if descending else k.asc() for k in keys]
-        rows = await self.session.scalars(
+        walk = descending != backwards
+        ids = (
             select(Device.id)
-            .where(*self._conditions(tenant_id, q))
-            .order_by(*order)
+            .where(*where)
+            .order_by(*[k.desc() if walk else k.asc() for k in keys])
             .limit(limit)
             .offset(offset)
+            .subquery("page")
         )
-        ids = list(rows)
-        return ids[::-1] if backwards else ids
+        # The page's ids come from an index-only walk; only those rows are read and sorted again.
+        rows = await self.session.execute(
+            select(Device, Store, Till)
+            .join(ids, ids.c.id == Device.id)
+            .outerjoin(Store, Store.id == Device.store_id)
+            .outerjoin(Till, Till.id == Device.till_id)
+            .order_by(*[k.desc() if descending else k.asc() for k in keys])
+        )
+        return [(d, s, t) for d, s, t in rows]
 
-    # Loading a page
-
-    async def devices(self, ids: Sequence[int]) -> list[Device]:
-        if not ids:
-            return []
-        found = {
-            d.id: d for d in await self.session.scalars(select(Device).where(Device.id.in_(ids)))
-        }
-        return [found[i] for i in ids if i in found]
-
-    async def stores(self, ids: set[int]) -> dict[int, Store]:
-        if not ids:
-            return {}
-        return {s.id: s for s in await self.session.scalars(select(Store).where(Store.id.in_(ids)))}
-
-    async def tills(self, ids: set[int]) -> dict[int, Till]:
-        if not ids:
-            return {}
-        return {t.id: t for t in await self.session.scalars(select(Till).where(Till.id.in_(ids)))}
+    # Loading what a page refers to
 
     async def printers(self, device_ids: Sequence[int]) -> dict[int, list[Printer]]:
         by_device: dict[int, list[Printer]] = defaultdict(list)

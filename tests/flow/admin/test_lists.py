@@ -190,3 +190,39 @@ async def test_totals_follow_creates_moves_and_deletes(
     assert await total(statuses=["BLOCKED"]) == 1
     assert await total(statuses=["ACTIVE"]) == 0
     assert await total(appCode="ASSISTANT") == 0
+
+
+@pytest.mark.parametrize(("fragment", "expected"), [("lager", 6), ("&", 2)])
+async def test_free_text_unites_own_store_and_till_matches_without_duplicates(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    fragment: str,
+    expected: int,
+) -> None:
+    """A device found by its name, its store's name and its till's name at once is listed once;
+    a fragment shorter than a trigram finds the same kinds of matches."""
+    a, _ = await fleet(session, runtime)
+    depot = await factories.store(session, a.tenant, name="Lager & West")
+    back = await factories.till(session, a.store, number=2, name="Lager & back")
+    service = DeviceService(session, runtime)
+    await service.create(
+        a.tenant.id, name="d7 & till", app_code=AppCode.CLIENT, actor="t",
+        store_uid=a.store.uid, till_uid=back.uid,
+    )  # fmt: skip
+    await service.create(
+        a.tenant.id, name="d8 in a store", app_code=AppCode.CLIENT, actor="t", store_uid=depot.uid
+    )
+    await session.commit()
+    found = await names(client, a, "?sortBy=name&pageSize=4", query=fragment)
+    everything = {
+        "lager": ["d0", "d2", "d4", "d6", "d7", "d8"],  # own name, own name …, till, store
+        "&": ["d7", "d8"],  # own name and till, store
+    }[fragment]
+    assert found == everything[:4]
+    r = await client.post(
+        a.url("/search?sortBy=name&pageSize=4&pageNumber=2"), json={"query": fragment},
+        headers=a.headers,
+    )  # fmt: skip
+    assert [i["name"].split()[0] for i in r.json()["items"]] == everything[4:]
+    assert r.json()["paging"]["totalCount"] == expected
