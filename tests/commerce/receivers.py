@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,15 +18,10 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from posfleet.delivery.gateway import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from tests.support.server import free_port
 
 PAIRING_CODE = re.compile(r"pairing code for .+ is ([A-Z0-9]{4}-[A-Z0-9]{4})")
 OTP = re.compile(r"(\d{4,10}) is your sign-in code")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(predicate: Any, what: str, timeout: float = 5.0) -> Any:

@@ -54,7 +54,7 @@ async def test_a_gateway_that_is_down_fails_the_delivery_and_a_retry_delivers_a_
 async def test_an_unreachable_gateway_is_recorded_with_the_reason(
     world: World, runtime: Runtime, make_settings: object
 ) -> None:
-    from tests.commerce.receivers import free_port
+    from tests.support.server import free_port
 
     settings = runtime.settings.model_copy(
         update={"sms_gateway_url": f"http://127.0.0.1:{free_port()}/send"}

@@ -9,10 +9,6 @@ register/authorize operations and the admin operations are not part of this test
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.config import Settings
 from posfleet.runtime import Runtime
-from tests.conftest import TEST_SECRET
 from tests.flow.device.support import link, world
+from tests.support.server import running_posfleet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC = REPO_ROOT.parent / "shared" / "spec" / "flow-retail-device-v2.openapi.json"
@@ -49,53 +45,6 @@ EXAMPLES_PER_MODE = 25
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     """The in-process client links once; a budget of its own keeps other tests' links out."""
     return make_settings(rate_limit_per_address=1_000_000)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serve(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "POSFLEET_DATABASE_URL": settings.database_url,
-        "POSFLEET_SECRET_KEY": TEST_SECRET,
-        "POSFLEET_ENVIRONMENT": "test",
-        "POSFLEET_LOG_LEVEL": "warning",
-        "POSFLEET_RATE_LIMIT_PER_ADDRESS": "1000000",
-        "POSFLEET_LOGIN_RATE_LIMIT_PER_ADDRESS": "1000000",
-        "POSFLEET_SECRET_KEY_FILE": str(tmp_path / "secret"),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "posfleet.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/v2/device").status_code == 401:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _check_operation(
@@ -150,18 +99,14 @@ async def test_device_operations_honour_the_flow_contract(
     client: httpx.AsyncClient,
     tmp_path: Path,
 ) -> None:
-    if not SPEC.exists():
-        pytest.skip(f"the shared contract is not at {SPEC}")
+    assert SPEC.exists(), f"the shared Flow contract is not at {SPEC}"
     w = await world(session, runtime)
     linked = await link(client, w)
-    server, base = _serve(settings, tmp_path)
-    try:
+    unlimited = settings.model_copy(update={"login_rate_limit_per_address": 1_000_000})
+    with running_posfleet(unlimited, tmp_path) as base:
         started = time.monotonic()
         failures, sent = await asyncio.to_thread(_run_operations, base, linked["token"])
         assert time.monotonic() - started < 120
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert failures == []
     assert len(sent) == len(DEVICE_OPERATIONS)
     assert all(count > 0 for count in sent.values()), sent

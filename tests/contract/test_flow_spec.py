@@ -9,9 +9,6 @@ path has parameters, what to fill them with (:func:`path_parameters`).
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +17,17 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from posfleet.app import create_app
 from posfleet.config import Settings
 from posfleet.models.enums import AppCode
 from posfleet.runtime import Runtime
 from posfleet.tokens.service import TokenService
 from tests import factories
+from tests.support.server import running_posfleet
 
 SPEC = (
     Path(__file__).resolve().parents[2].parent
@@ -62,12 +58,6 @@ class World:
     new_device: Callable[[], str]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _arrange(settings: Settings) -> tuple[str, str]:
     runtime = Runtime.create(settings)
     try:
@@ -86,20 +76,14 @@ async def _arrange(settings: Settings) -> tuple[str, str]:
 
 
 @pytest.fixture
-def world(make_settings: Callable[..., Settings]) -> Iterator[World]:
+def world(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[World]:
     settings = make_settings()
     tenant_uid, token = asyncio.run(_arrange(settings))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    with running_posfleet(settings, tmp_path) as base:
+        yield _world(base, tenant_uid, token)
+
+
+def _world(base: str, tenant_uid: str, token: str) -> World:
     headers = {"Authorization": f"Bearer {token}"}
 
     def new_device() -> str:
@@ -111,11 +95,7 @@ def world(make_settings: Callable[..., Settings]) -> Iterator[World]:
         assert r.status_code == 201, r.text
         return str(r.json()["deviceUid"])
 
-    try:
-        yield World(f"{base}/v2", tenant_uid, {"admin": token}, new_device)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return World(f"{base}/v2", tenant_uid, {"admin": token}, new_device)
 
 
 def path_parameters(operation: Any, world: World) -> dict[str, Any]:

@@ -11,20 +11,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from posfleet.config import Settings
 from posfleet.models.enums import DeliveryChannel
 from posfleet.runtime import Runtime
 from tests.commerce.conftest import World, send_pairing_code
-from tests.commerce.receivers import SmtpReceiver, free_port
+from tests.commerce.receivers import SmtpReceiver
+from tests.support.server import running_posfleet
 
 SDK_DIR = Path(__file__).parent / "sdk"
 
@@ -32,53 +30,9 @@ SDK_DIR = Path(__file__).parent / "sdk"
 @pytest.fixture
 def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
     """posfleet under uvicorn on a free port, with 5-second access tokens."""
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSFLEET_")},
-        "POSFLEET_DATABASE_URL": settings.database_url,
-        "POSFLEET_SECRET_KEY": settings.secret().decode(),
-        "POSFLEET_ENVIRONMENT": "test",
-        "POSFLEET_POS_ACCESS_TOKEN_TTL_SECONDS": "5",
-        "POSFLEET_SMTP_HOST": settings.smtp_host or "",
-        "POSFLEET_SMTP_PORT": str(settings.smtp_port),
-        "POSFLEET_LOG_LEVEL": "warning",
-    }
-    log = (tmp_path / "uvicorn.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "posfleet.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("uvicorn did not start:\n" + (tmp_path / "uvicorn.log").read_text())
-            time.sleep(0.1)
+    short_lived = settings.model_copy(update={"pos_access_token_ttl_seconds": 5})
+    with running_posfleet(short_lived, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def _run_sdk(env: dict[str, str]) -> list[dict[str, Any]]:

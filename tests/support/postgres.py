@@ -10,13 +10,14 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.server import free_port
 
 
 def find_pg_bin() -> Path | None:
@@ -25,12 +26,6 @@ def find_pg_bin() -> Path | None:
             return Path(candidate)
     found = shutil.which("pg_ctl")
     return Path(found).resolve().parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -96,7 +91,7 @@ def running_postgres() -> Iterator[PostgresServer]:
     user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     server = PostgresServer(bindir, datadir, port, user)
     try:
         _run(
