@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
@@ -28,6 +29,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
+
+log = structlog.get_logger("posfleet.db")
 
 READONLY = "posfleet_readonly"
 
@@ -78,13 +81,27 @@ def create_sessionmaker(
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
+_AFTER_ROLLBACK = "posfleet.after_rollback"
+AfterRollback = Callable[[AsyncSession], Awaitable[None]]
+
+
+def on_rollback(session: AsyncSession, work: AfterRollback) -> None:
+    """Have ``work`` done in a transaction of its own should this unit of work roll back.
+
+    For facts that stand whatever becomes of the request, such as an attempt charged to a rate
+    limit: the request's own transaction keeps them when it commits, this keeps them otherwise.
+    """
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(work)
+
+
 @asynccontextmanager
 async def session_scope(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
     """One unit of work: commits when the block succeeds, rolls back when it raises.
 
-    An :class:`AppError` with ``keeps_work`` set commits before it propagates.
+    An :class:`AppError` with ``keeps_work`` set commits before it propagates; work registered
+    with :func:`on_rollback` is redone after any rollback.
     """
     async with sessionmaker() as session:
         try:
@@ -94,8 +111,21 @@ async def session_scope(
             if exc.keeps_work:
                 await session.commit()
             else:
-                await session.rollback()
+                await _roll_back(session, sessionmaker)
             raise
         except BaseException:
-            await session.rollback()
+            await _roll_back(session, sessionmaker)
             raise
+        finally:
+            session.info.pop(_AFTER_ROLLBACK, None)
+
+
+async def _roll_back(session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await session.rollback()
+    for work in session.info.pop(_AFTER_ROLLBACK, []):
+        try:
+            async with sessionmaker() as own:
+                await work(own)
+                await own.commit()
+        except Exception:  # the request's own error is the one to answer with
+            log.warning("work kept across a rollback failed", exc_info=True)

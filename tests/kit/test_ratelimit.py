@@ -59,6 +59,16 @@ async def test_an_error_that_keeps_work_commits_the_counted_attempt(runtime: Run
         assert await session.scalar(select(Tenant.name).where(Tenant.uid == tenant_uid)) == "kept"
 
 
+async def test_an_attempt_counts_even_when_its_request_rolls_back(runtime: Runtime) -> None:
+    key, tenant_uid = unique("addr"), unique("tenant")
+    with pytest.raises(BadRequest):
+        await _failing_unit_of_work(runtime, tenant_uid, BadRequest("wrong password"), key)
+    with pytest.raises(TooManyRequests):
+        await runtime.limiter.hit(key, limit=1, window=60, message="m")
+    async with runtime.sessionmaker() as session:
+        assert await session.scalar(select(Tenant.id).where(Tenant.uid == tenant_uid)) is None
+
+
 async def test_an_ordinary_error_rolls_the_unit_of_work_back(runtime: Runtime) -> None:
     tenant_uid = unique("tenant")
     with pytest.raises(BadRequest):

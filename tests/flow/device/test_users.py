@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.app import create_app
+from posfleet.config import Settings
 from posfleet.kit.jwt import TokenType
 from posfleet.models.enums import AccountType, UserStatus
 from posfleet.runtime import Runtime
@@ -123,3 +128,23 @@ async def test_login_on_the_device_refuses_wrong_passwords_and_strangers(
     )
     assert outside.status_code == 400
     assert_generic_error(outside.json(), "no_store_access")
+
+
+async def test_wrong_passwords_on_the_device_spend_the_address_budget(
+    make_settings: Callable[..., Settings], session: AsyncSession, runtime: Runtime
+) -> None:
+    """A failed login rolls its request back, yet its attempt still counts: guessing is bounded."""
+    w = await world(session, runtime)
+    await session.commit()
+    app = create_app(make_settings(login_rate_limit_per_address=3))
+    address = f"198.51.100.{uuid.uuid4().hex[:8]}"
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=(address, 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            token = (await link(c, w))["token"]
+            wrong = {"userCode": w.regular_user.user_code, "password": "guess"}
+            statuses = [
+                (await c.post("/v2/account", json=wrong, headers=bearer(token))).status_code
+                for _ in range(4)
+            ]
+    assert statuses == [400, 400, 400, 429]
