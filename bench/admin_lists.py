@@ -13,14 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import secrets
 import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,18 +29,18 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import factories
 from tests.support.postgres import running_postgres
 
-from posfleet.app import create_app
 from posfleet.config import Environment, Settings
 from posfleet.migrations import upgrade
 from posfleet.runtime import Runtime
 from posfleet.tokens.service import TokenService
+
+ROOT = Path(__file__).resolve().parents[1]
 
 WORDS = [f"{a}{b}" for a in ("kasse", "lager", "front", "disk", "pos") for b in range(200)]
 COLUMNS = [
@@ -138,20 +139,39 @@ def progress(done: int, total: int, started: float) -> None:
 
 @contextlib.contextmanager
 def serving(settings: Settings) -> Iterator[str]:
+    """posfleet under uvicorn in a process of its own (uvloop, httptools, no access log), so
+    the load generator does not share an interpreter with the server."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("POSFLEET_")},
+        "POSFLEET_DATABASE_URL": settings.database_url,
+        "POSFLEET_SECRET_KEY": SECRET,
+        "POSFLEET_ENVIRONMENT": settings.environment.value,
+        "POSFLEET_LOG_LEVEL": "warning",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "posfleet.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/.well-known/jwks.json", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield base
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def measure(base: str, tenant_uid: str, token: str, total: int, n: int) -> dict[str, list[float]]:

@@ -43,8 +43,7 @@ class DeviceSearchService:
                 return Page([], page.page_number, page.page_size, 0)
             query = replace(query, store_id=store.id)
         where = await self.repo.filter(tenant_id, query)
-        total = await self.repo.count(tenant_id, query, where)
-        rows = await self.repo.page(where, page, total)
+        rows, total = await self.repo.page(tenant_id, query, where, page)
         if not rows:
             return Page([], page.page_number, page.page_size, total)
         ids = [d.id for d, _, _ in rows]

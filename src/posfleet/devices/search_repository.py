@@ -22,7 +22,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Label,
     Select,
+    Subquery,
     column,
     func,
     literal,
@@ -64,6 +66,11 @@ _FTS = table(
 )
 # The trigram tokenizer indexes three characters at a time; shorter text cannot use it.
 _TRIGRAM = 3
+# A search matching at most this many devices is answered by one statement that finds, counts
+# and sorts them; beyond it, counting and walking a sort index separately is cheaper.
+SMALL_MATCH = 5_000
+
+PageRow = tuple[Device, Store | None, Till | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,37 +178,71 @@ class DeviceSearchRepository:
 
     # Counting and paging
 
+    def _counted(self, tenant_id: int, q: DeviceQuery) -> Select[Any]:
+        """The trigger-kept total of a query that filters by store, status and app code only."""
+        counted = [DeviceCount.tenant_id == tenant_id]
+        if q.store_id is not None:
+            counted.append(DeviceCount.store_id == q.store_id)
+        if q.app_code is not None:
+            counted.append(DeviceCount.app_code == q.app_code.value)
+        if q.statuses:
+            counted.append(DeviceCount.status.in_([s.value for s in q.statuses]))
+        return select(func.coalesce(func.sum(DeviceCount.count), 0)).where(*counted)
+
     async def count(self, tenant_id: int, q: DeviceQuery, where: list[ColumnElement[bool]]) -> int:
         """How many devices match; ``where`` is :meth:`filter` of ``q``."""
         if q.counted_by_triggers:
-            counted = [DeviceCount.tenant_id == tenant_id]
-            if q.store_id is not None:
-                counted.append(DeviceCount.store_id == q.store_id)
-            if q.app_code is not None:
-                counted.append(DeviceCount.app_code == q.app_code.value)
-            if q.statuses:
-                counted.append(DeviceCount.status.in_([s.value for s in q.statuses]))
-            total = await self.session.scalar(select(func.sum(DeviceCount.count)).where(*counted))
+            total = await self.session.scalar(self._counted(tenant_id, q))
         else:
-            counting = select(func.count()).select_from(Device).where(*where)
-            total = await self.session.scalar(counting)
+            total = await self.session.scalar(
+                select(func.count()).select_from(Device).where(*where)
+            )
         return int(total or 0)
 
     async def page(
-        self, where: list[ColumnElement[bool]], page: PageRequest, total: int
-    ) -> list[tuple[Device, Store | None, Till | None]]:
-        """One page of devices with their store and till, in order; a page past the middle is
-        read from the far end of the index."""
+        self, tenant_id: int, q: DeviceQuery, where: list[ColumnElement[bool]], page: PageRequest
+    ) -> tuple[list[PageRow], int]:
+        """One page of devices with their store and till, in order, and the exact total.
+
+        Most requests are one statement: the first page of a list carries the trigger-kept total
+        along, and a search with at most :data:`SMALL_MATCH` matches finds them once, counts and
+        sorts them.  Other pages count first, and a page past the middle is read from the far
+        end of the index.
+        """
+        if not q.counted_by_triggers:
+            small = await self._small_match_page(where, page)
+            if small is not None:
+                return small
+        elif page.offset == 0:
+            total_column = self._counted(tenant_id, q).scalar_subquery()
+            rows, total = await self._rows(where, page, 0, page.page_size, False, total_column)
+            return rows, total if rows else 0
+        total = await self.count(tenant_id, q, where)
+        if page.offset >= total:
+            return [], total
         offset, limit = page.offset, page.page_size
-        if offset >= total:
-            return []
-        descending = page.sort_direction is SortDirection.DESC
         backwards = offset > total // 2
         if backwards:
             limit = min(limit, total - offset)
             offset = total - offset - limit
+        rows, _ = await self._rows(where, page, offset, limit, backwards, None)
+        return rows, total
+
+    def _keys(self, page: PageRequest) -> list[QueryableAttribute[Any]]:
         sort = DEVICE_SORT_COLUMNS[page.sort_by]
-        keys = [sort] if sort is Device.uid else [sort, Device.id]
+        return [sort] if sort is Device.uid else [sort, Device.id]
+
+    async def _rows(
+        self,
+        where: list[ColumnElement[bool]],
+        page: PageRequest,
+        offset: int,
+        limit: int,
+        backwards: bool,
+        total: ColumnElement[Any] | None,
+    ) -> tuple[list[PageRow], int]:
+        keys = self._keys(page)
+        descending = page.sort_direction is SortDirection.DESC
         walk = descending != backwards
         ids = (
             select(Device.id)
@@ -212,14 +253,45 @@ class DeviceSearchRepository:
             .subquery("page")
         )
         # The page's ids come from an index-only walk; only those rows are read and sorted again.
-        rows = await self.session.execute(
-            select(Device, Store, Till)
+        return await self._load(
+            ids, page, (total if total is not None else literal(0)).label("total")
+        )
+
+    async def _small_match_page(
+        self, where: list[ColumnElement[bool]], page: PageRequest
+    ) -> tuple[list[PageRow], int] | None:
+        """The page and total of a search that matches at most :data:`SMALL_MATCH` devices,
+        finding them once; None when it matches more (or the page lies past its end)."""
+        keys = self._keys(page)
+        matches = select(Device.id, *keys[:1]).where(*where).limit(SMALL_MATCH + 1).subquery("m")
+        sort = [matches.c[k.key] for k in keys]
+        descending = page.sort_direction is SortDirection.DESC
+        ids = (
+            select(matches.c.id, func.count().over().label("matched"))
+            .order_by(*[k.desc() if descending else k.asc() for k in sort])
+            .limit(page.page_size)
+            .offset(page.offset)
+            .subquery("page")
+        )
+        rows, total = await self._load(ids, page, ids.c.matched.label("total"))
+        if not rows:
+            return ([], 0) if page.offset == 0 else None
+        return None if total > SMALL_MATCH else (rows, total)
+
+    async def _load(
+        self, ids: Subquery, page: PageRequest, total: Label[Any]
+    ) -> tuple[list[PageRow], int]:
+        keys = self._keys(page)
+        descending = page.sort_direction is SortDirection.DESC
+        result = await self.session.execute(
+            select(Device, Store, Till, total)
             .join(ids, ids.c.id == Device.id)
             .outerjoin(Store, Store.id == Device.store_id)
             .outerjoin(Till, Till.id == Device.till_id)
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
         )
-        return [(d, s, t) for d, s, t in rows]
+        rows = result.all()
+        return [(d, s, t) for d, s, t, _ in rows], int(rows[0][3]) if rows else 0
 
     # Loading what a page refers to
 
