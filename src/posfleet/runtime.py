@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,11 +13,15 @@ from posfleet.db import create_engine, create_sessionmaker
 from posfleet.kit.clock import utcnow
 from posfleet.kit.hashing import SecretHasher
 from posfleet.kit.jwt import JwtCodec
+from posfleet.kit.lru import LruCache
 from posfleet.kit.ratelimit import RateLimiter
 from posfleet.tokens import keys
 
 # Rate-limit windows are seconds to minutes; a day of counts is more than any window needs.
 RATE_LIMIT_MEMORY = timedelta(days=1)
+
+# ~4.5 kB per body: a few tens of megabytes at most, more devices than one replica usually serves.
+DEVICE_INFO_CACHE_ENTRIES = 8192
 
 
 @dataclass(slots=True)
@@ -29,6 +34,10 @@ class Runtime:
     hasher: SecretHasher
     codec: JwtCodec
     limiter: RateLimiter
+    # Rendered DeviceInfo bodies, keyed by what changes whenever they would (devices/info.py).
+    device_info_cache: LruCache[tuple[Any, ...], Any] = field(
+        default_factory=lambda: LruCache(DEVICE_INFO_CACHE_ENTRIES)
+    )
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

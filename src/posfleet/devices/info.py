@@ -1,14 +1,21 @@
 """What a linked device is told about itself: its store, till, tenant, payment methods, reasons,
 denominations, settings and printers — assembled with one query per kind.
 
+The rendered answer is kept per process, keyed by the tenant's ``config_version`` (moved by
+database triggers on every row DeviceInfo reads, migration 0003) and the device's own columns
+that it shows; both come with the token check, so a cached body is served only while rendering
+again would give the same one, on every replica.
+
 A device must be placed in a store whose payment methods include a zero-amount method before it
 can be served; a device without a till is normal (a handheld) and is served without one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +37,8 @@ from posfleet.models import (
 from posfleet.models.enums import ReasonKind
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +97,19 @@ class DeviceInfoService:
             printers=details.printers,
         )
 
+    async def rendered(
+        self, device: Device, tenant: Tenant, render: Callable[[DeviceInfo], T]
+    ) -> T:
+        """``render(info(...))``, from the cache while nothing it shows has changed."""
+        key = _cache_key(device, tenant, render)
+        cache = self.runtime.device_info_cache
+        hit = cache.get(key)
+        if hit is not None:
+            return cast(T, hit)
+        value = render(await self.info(device, tenant))
+        cache.put(key, value)
+        return value
+
     def report_system_information(self, device: Device, system_information: str) -> None:
         """The device's own account of itself (``uname -a`` and the like)."""
         device.system_information = system_information
@@ -104,3 +126,21 @@ class DeviceInfoService:
         if seen is not None and now - seen < interval:
             return
         await self.access.touch_activity(device.id, now, now - interval)
+
+
+def _cache_key(device: Device, tenant: Tenant, render: Callable[..., Any]) -> tuple[Any, ...]:
+    # Every device column DeviceInfo shows or selects by; everything else it shows is covered by
+    # the tenant's config_version.
+    return (
+        render,
+        tenant.id,
+        tenant.config_version,
+        device.id,
+        device.uid,
+        device.name,
+        device.identifier,
+        device.store_id,
+        device.till_id,
+        device.created_at,
+        device.credential_generation,
+    )

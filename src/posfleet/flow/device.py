@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from posfleet.devices.device_users import DeviceUserService
-from posfleet.devices.info import DeviceInfoService
+from posfleet.devices.info import DeviceInfo, DeviceInfoService
 from posfleet.devices.linking import LinkService
 from posfleet.errors import Unauthorized, ValidationFailed
 from posfleet.flow import device_schemas as wire
@@ -115,6 +115,11 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
+def _render_info(info: DeviceInfo) -> tuple[bytes, str]:
+    body = orjson.dumps(wire.device_info(info))
+    return body, _etag(body)
+
+
 def _matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
@@ -129,8 +134,7 @@ async def get_device_info(
     device = _device(principal)
     service = DeviceInfoService(session, runtime)
     await service.record_activity(device)
-    body = orjson.dumps(wire.device_info(await service.info(device, principal.tenant)))
-    etag = _etag(body)
+    body, etag = await service.rendered(device, principal.tenant, _render_info)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

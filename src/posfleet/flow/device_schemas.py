@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from posfleet.devices.info import DeviceInfo
-from posfleet.flow.schemas import FlowModel, GeneralParameter
+from posfleet.flow.schemas import FlowRequest, GeneralParameter
 from posfleet.models import (
     CurrencyDenomination,
     Device,
@@ -95,23 +95,23 @@ USER_SORT_FIELDS = {
 # Requests ------------------------------------------------------------------------------------
 
 
-class DeviceLinkRequest(FlowModel):
+class DeviceLinkRequest(FlowRequest):
     appId: str = Field(min_length=1, max_length=100)
     userCode: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1024)
     systemInformation: str | None = Field(default=None, max_length=4000)
 
 
-class DeviceTokenRequest(FlowModel):
+class DeviceTokenRequest(FlowRequest):
     appId: str = Field(min_length=1, max_length=100)
     refreshToken: str = Field(min_length=1, max_length=200)
 
 
-class DeviceSystemInformationUpdate(FlowModel):
+class DeviceSystemInformationUpdate(FlowRequest):
     systemInformation: str = Field(max_length=4000)
 
 
-class DeviceLoginRequest(FlowModel):
+class DeviceLoginRequest(FlowRequest):
     userCode: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1024)
 

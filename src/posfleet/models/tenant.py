@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from posfleet.models.base import Base, created_at_column, modified_at_column, uid_column
@@ -36,5 +36,8 @@ class Tenant(Base):
     logo_asset_uid: Mapped[str] = mapped_column(String(64), default="")
     splash_url: Mapped[str] = mapped_column(String(500), default="")
     splash_asset_uid: Mapped[str] = mapped_column(String(64), default="")
+    # Moved by database triggers whenever anything a device's DeviceInfo shows may have changed
+    # (migration 0003_device_info_version); never written by the application.
+    config_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     last_modified_at: Mapped[datetime] = modified_at_column()

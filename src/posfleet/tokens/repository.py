@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.models import Device, IntegrationToken, Tenant, TenantUser
@@ -14,6 +14,19 @@ class TokenRepository:
 
     async def tenant(self, uid: str) -> Tenant | None:
         return await self.session.scalar(select(Tenant).where(Tenant.uid == uid))
+
+    async def tenant_and_device(
+        self, tenant_uid: str, device_uid: str
+    ) -> tuple[Tenant | None, Device | None]:
+        """The tenant and its device in one round trip (a device token is checked per request)."""
+        row = (
+            await self.session.execute(
+                select(Tenant, Device)
+                .outerjoin(Device, and_(Device.tenant_id == Tenant.id, Device.uid == device_uid))
+                .where(Tenant.uid == tenant_uid)
+            )
+        ).first()
+        return (None, None) if row is None else (row[0], row[1])
 
     async def user(self, tenant_id: int, uid: str) -> TenantUser | None:
         return await self.session.scalar(

@@ -98,23 +98,27 @@ class TokenService:
         """The live principal behind ``token``, or :class:`Unauthorized`."""
         claims = await self.decode(token, *types)
         typ = TokenType(claims["typ"])
-        tenant = await self.repo.tenant(str(claims.get("ten", "")))
-        if tenant is None:
-            raise Unauthorized("The token's tenant no longer exists")
+        tenant_uid = str(claims.get("ten", ""))
         if typ in (TokenType.DEVICE, TokenType.DEVICE_USER):
             device_uid = claims["sub"] if typ is TokenType.DEVICE else claims.get("dev", "")
-            device = await self._live_device(tenant, str(device_uid), claims)
+            tenant, found = await self.repo.tenant_and_device(tenant_uid, str(device_uid))
+            if tenant is None:
+                raise Unauthorized("The token's tenant no longer exists")
+            device = self._live_device(found, claims)
             user = None
             if typ is TokenType.DEVICE_USER:
                 user = await self._live_user(tenant, claims)
             return Principal(typ, tenant, user=user, device=device)
+        tenant = await self.repo.tenant(tenant_uid)
+        if tenant is None:
+            raise Unauthorized("The token's tenant no longer exists")
         user = await self._live_user(tenant, claims)
         if typ is TokenType.INTEGRATION:
             await self._live_integration_token(user, str(claims.get("jti", "")))
         return Principal(typ, tenant, user=user)
 
-    async def _live_device(self, tenant: Tenant, uid: str, claims: dict[str, Any]) -> Device:
-        device = await self.repo.device(tenant.id, uid)
+    @staticmethod
+    def _live_device(device: Device | None, claims: dict[str, Any]) -> Device:
         if device is None or device.credential_generation != claims.get("gen"):
             raise Unauthorized("The device's credentials have been revoked")
         if device.status is not DeviceStatus.ACTIVE:

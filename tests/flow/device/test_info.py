@@ -172,3 +172,18 @@ async def test_device_operations_need_a_device_token(
         response = await client.get("/v2/device", headers=headers)
         assert response.status_code == 401
         assert_generic_error(response.json(), response.json()["code"])
+
+
+async def test_nul_characters_in_device_request_bodies_are_a_400_not_a_server_error(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    w = await world(session, runtime)
+    token = (await link(client, w))["token"]
+    put = await client.put(
+        "/v2/device", headers=bearer(token), json={"systemInformation": "uname\x00"}
+    )
+    assert put.status_code == 400, put.text
+    login = await client.post(
+        "/v2/account", headers=bearer(token), json={"userCode": "a\x00", "password": "x"}
+    )
+    assert login.status_code == 400, login.text
