@@ -13,26 +13,32 @@ from posfleet.db import session_scope
 from posfleet.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_settings(request: Request) -> Settings:
-    return get_runtime(request).settings
+# Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a thread hop
+# per dependency per request.
+async def get_runtime(request: Request) -> Runtime:
+    return _runtime(request)
+
+
+async def get_settings(request: Request) -> Settings:
+    return _runtime(request).settings
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with session_scope(get_runtime(request).sessionmaker) as session:
+    async with session_scope(_runtime(request).sessionmaker) as session:
         yield session
 
 
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with session_scope(get_runtime(request).read_sessionmaker) as session:
+    async with session_scope(_runtime(request).read_sessionmaker) as session:
         yield session
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The caller's address as the server sees it (set ``--proxy-headers`` behind a proxy)."""
     return request.client.host if request.client else "unknown"
 

@@ -46,11 +46,11 @@ class DeviceSearchService:
         rows, total = await self.repo.page(tenant_id, query, where, page)
         if not rows:
             return Page([], page.page_number, page.page_size, total)
-        ids = [d.id for d, _, _ in rows]
-        printers = await self.repo.printers(ids)
+        printed = [d.id for d, _, _, has_printers in rows if has_printers]
+        printers = await self.repo.printers(printed) if printed else {}
         definitions = await self.devices.setting_definitions(tenant_id)
         # Without definitions a device has no settings to show, whatever values are stored.
-        values = await self.repo.setting_values(ids) if definitions else {}
+        values = await self.repo.setting_values([d.id for d, *_ in rows]) if definitions else {}
         items = [
             DeviceDetails(
                 device=d,
@@ -59,7 +59,7 @@ class DeviceSearchService:
                 printers=printers.get(d.id, []),
                 settings=device_settings.views(definitions, values.get(d.id, {})),
             )
-            for d, store, till in rows
+            for d, store, till, _ in rows
         ]
         return Page(items, page.page_number, page.page_size, total)
 

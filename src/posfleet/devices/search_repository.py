@@ -26,6 +26,7 @@ from sqlalchemy import (
     Select,
     Subquery,
     column,
+    exists,
     func,
     literal,
     or_,
@@ -70,7 +71,8 @@ _TRIGRAM = 3
 # and sorts them; beyond it, counting and walking a sort index separately is cheaper.
 SMALL_MATCH = 5_000
 
-PageRow = tuple[Device, Store | None, Till | None]
+# A device of a page, its store and till, and whether it has printers.
+PageRow = tuple[Device, Store | None, Till | None, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,15 +285,17 @@ class DeviceSearchRepository:
     ) -> tuple[list[PageRow], int]:
         keys = self._keys(page)
         descending = page.sort_direction is SortDirection.DESC
+        # Whether a device has printers rides along, so a page without any skips that query.
+        printed = exists().where(DevicePrinter.device_id == Device.id).label("printed")
         result = await self.session.execute(
-            select(Device, Store, Till, total)
+            select(Device, Store, Till, printed, total)
             .join(ids, ids.c.id == Device.id)
             .outerjoin(Store, Store.id == Device.store_id)
             .outerjoin(Till, Till.id == Device.till_id)
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
         )
         rows = result.all()
-        return [(d, s, t) for d, s, t, _ in rows], int(rows[0][3]) if rows else 0
+        return [(d, s, t, bool(p)) for d, s, t, p, _ in rows], int(rows[0][4]) if rows else 0
 
     # Loading what a page refers to
 

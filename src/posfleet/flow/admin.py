@@ -22,7 +22,7 @@ from posfleet.flow.admin_schemas import (
     DeviceUpdateRequest,
 )
 from posfleet.flow.auth import AdminPrincipal
-from posfleet.flow.schemas import UID_REGEX
+from posfleet.flow.schemas import UID_REGEX, FlowModel
 from posfleet.http import DbSession, RuntimeDep, SettingsDep
 from posfleet.kit.idempotency import IdempotencyStore, check_key, request_hash
 from posfleet.kit.pagination import PageRequest
@@ -66,7 +66,7 @@ SortDirection = Annotated[
 ]
 
 
-def _page(
+async def _page(
     settings: SettingsDep,
     page_number: PageNumber = None,
     page_size: PageSize = None,
@@ -87,6 +87,14 @@ def _page(
 
 
 Paged = Annotated[PageRequest, Depends(_page)]
+
+
+def _json(answer: FlowModel) -> Response:
+    """``answer`` as JSON.  It was built and checked by its model once; returning the model
+    would make FastAPI validate and convert every item of a page a second time."""
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
 StoreFilter = Annotated[str | None, Query(alias="deviceStoreUid", pattern=UID_REGEX, max_length=64)]
 IdempotencyKey = Annotated[
     str | None,
@@ -106,11 +114,11 @@ IdempotencyKey = Annotated[
 )
 async def list_devices(
     principal: AdminPrincipal, session: DbSession, page: Paged, store_uid: StoreFilter = None
-) -> DeviceList:
+) -> Response:
     result = await DeviceSearchService(session).page(
         principal.tenant.id, DeviceQuery(), page, store_uid=store_uid
     )
-    return DeviceList.of(result, principal.tenant.uid)
+    return _json(DeviceList.of(result, principal.tenant.uid))
 
 
 @router.post(
@@ -125,7 +133,7 @@ async def search_devices(
     session: DbSession,
     page: Paged,
     body: Annotated[DeviceSearchRequest | None, Body()] = None,
-) -> DeviceList:
+) -> Response:
     """``name``: part of the name; ``query``: part of the name, identifier, system information,
     store name or till name; ``deviceIdentifier`` exactly; ``appCode``; any of ``statuses``."""
     body = body or DeviceSearchRequest()
@@ -137,7 +145,7 @@ async def search_devices(
         statuses=tuple(dict.fromkeys(body.statuses or [])),
     )
     result = await DeviceSearchService(session).page(principal.tenant.id, query, page)
-    return DeviceList.of(result, principal.tenant.uid)
+    return _json(DeviceList.of(result, principal.tenant.uid))
 
 
 @router.post(

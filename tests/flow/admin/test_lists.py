@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.devices.service import DeviceService
-from posfleet.models.enums import AppCode
+from posfleet.models import DeviceSettingDefinition
+from posfleet.models.enums import AppCode, PrinterType, SettingType
 from posfleet.runtime import Runtime
 from tests import factories
 from tests.flow.admin.support import Admin, admin
@@ -226,3 +227,38 @@ async def test_free_text_unites_own_store_and_till_matches_without_duplicates(
     )  # fmt: skip
     assert [i["name"].split()[0] for i in r.json()["items"]] == everything[4:]
     assert r.json()["paging"]["totalCount"] == expected
+
+
+async def test_a_listed_device_reads_as_its_details_with_printers_and_settings(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """Each item of a page equals ``GET …/devices/{uid}``: store, till, printers, settings (a
+    value where the device has one, the default otherwise)."""
+    a, uids = await fleet(session, runtime)
+    printer = await factories.printer(session, a.tenant, PrinterType.LABEL, name="Labels")
+    session.add(
+        DeviceSettingDefinition(
+            tenant_id=a.tenant.id, key="mode", name="Mode", type=SettingType.ENUM,
+            allowed_values=["fast", "slow"], default_value="slow",
+        )
+    )  # fmt: skip
+    await session.commit()
+    change = {"printerUids": [printer.uid], "settings": [{"key": "mode", "value": "fast"}]}
+    r = await client.put(a.url(f"/{uids[0]}"), json=change, headers=a.headers)
+    assert r.status_code == 200, r.text
+    for request in (
+        client.get(a.url("?sortBy=name"), headers=a.headers),
+        client.post(a.url("/search?sortBy=name"), json={"query": "d"}, headers=a.headers),
+    ):
+        items = (await request).json()["items"]
+        assert [i["deviceUid"] for i in items] == uids
+        for item in items:
+            details = await client.get(a.url(f"/{item['deviceUid']}"), headers=a.headers)
+            assert item == details.json()
+        assert items[0]["printers"] == [
+            {"printerUid": printer.uid, "name": "Labels", "type": "LABEL"}
+        ]
+        assert [s["value"] for s in items[0]["settings"]] == ["fast"]
+        assert [(i["printers"], [s["value"] for s in i["settings"]]) for i in items[1:]] == [
+            ([], ["slow"])
+        ] * 6
