@@ -74,10 +74,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, *, readonly: bool = False
+    engine: AsyncEngine, *, readonly: bool = False, per_statement: bool = False
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for units of work; ``readonly`` ones never take SQLite's write lock."""
-    bind = engine.execution_options(**{READONLY: True}) if readonly else engine
+    """Sessions for units of work; ``readonly`` ones never take SQLite's write lock.
+
+    ``per_statement`` sessions commit every statement on its own (PostgreSQL AUTOCOMMIT): no
+    BEGIN and COMMIT round trips, for requests whose reads need no common snapshot (READ
+    COMMITTED gives each statement its own anyway) and whose every write stands alone.  On
+    SQLite, where a transaction costs no round trip, they are ordinary units of work.
+    """
+    options: dict[str, Any] = {}
+    if readonly:
+        options[READONLY] = True
+    if per_statement and engine.dialect.name != "sqlite":
+        options["isolation_level"] = "AUTOCOMMIT"
+    bind = engine.execution_options(**options) if options else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 

@@ -30,6 +30,7 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     read_sessionmaker: async_sessionmaker[AsyncSession]
+    per_statement_sessionmaker: async_sessionmaker[AsyncSession]
     secret: bytes
     hasher: SecretHasher
     codec: JwtCodec
@@ -49,6 +50,7 @@ class Runtime:
             engine=engine,
             sessionmaker=sessionmaker,
             read_sessionmaker=create_sessionmaker(engine, readonly=True),
+            per_statement_sessionmaker=create_sessionmaker(engine, per_statement=True),
             secret=secret,
             hasher=SecretHasher(secret),
             codec=JwtCodec(issuer=settings.jwt_issuer),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.db import session_scope
 from posfleet.errors import Forbidden, Unauthorized
 from posfleet.http import DbSession, RuntimeDep
 from posfleet.kit.jwt import TokenType
@@ -66,6 +69,26 @@ async def device_or_user_principal(
     )
 
 
+async def _per_statement_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with session_scope(runtime.per_statement_sessionmaker) as session:
+        yield session
+
+
+# GET /v2/device reads the token's rows and at most writes one activity stamp, a statement that
+# stands alone: it needs no BEGIN/COMMIT round trips around them (db.create_sessionmaker).
+PerStatementSession = Annotated[AsyncSession, Depends(_per_statement_session, scope="function")]
+
+
+async def device_info_principal(
+    credentials: Credentials, session: PerStatementSession, runtime: RuntimeDep
+) -> Principal:
+    """As :func:`device_or_user_principal`, checked in the request's per-statement session."""
+    return await TokenService(session, runtime).authenticate(
+        _token(credentials), TokenType.DEVICE, TokenType.DEVICE_USER
+    )
+
+
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 DevicePrincipal = Annotated[Principal, Depends(device_principal)]
 DeviceOrUserPrincipal = Annotated[Principal, Depends(device_or_user_principal)]
+DeviceInfoPrincipal = Annotated[Principal, Depends(device_info_principal)]

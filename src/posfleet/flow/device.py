@@ -20,7 +20,7 @@ from posfleet.devices.info import DeviceInfo, DeviceInfoService
 from posfleet.devices.linking import LinkService
 from posfleet.errors import Unauthorized, ValidationFailed
 from posfleet.flow import device_schemas as wire
-from posfleet.flow.auth import DeviceOrUserPrincipal, DevicePrincipal
+from posfleet.flow.auth import DeviceInfoPrincipal, DevicePrincipal, PerStatementSession
 from posfleet.flow.schemas import Paging
 from posfleet.http import ClientAddress, DbSession, RuntimeDep, SettingsDep
 from posfleet.kit.clock import unix
@@ -82,7 +82,11 @@ def _token_refusal(request: Request, error: RefreshRefused) -> JSONResponse:
 
 
 @router.post("/device/token", summary="Request a new device token")
-async def device_token(request: Request, session: DbSession, runtime: RuntimeDep) -> Response:
+async def device_token(
+    request: Request, session: PerStatementSession, runtime: RuntimeDep
+) -> Response:
+    # Per-statement session: a redemption reads, then writes at most one statement that stands
+    # alone (the idle revocation, or the last-used stamp).
     try:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -129,7 +133,10 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 @router.get("/device", summary="Get device information")
 async def get_device_info(
-    request: Request, principal: DeviceOrUserPrincipal, session: DbSession, runtime: RuntimeDep
+    request: Request,
+    principal: DeviceInfoPrincipal,
+    session: PerStatementSession,
+    runtime: RuntimeDep,
 ) -> Response:
     device = _device(principal)
     service = DeviceInfoService(session, runtime)

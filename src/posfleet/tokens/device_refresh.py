@@ -95,6 +95,7 @@ class DeviceRefreshService:
                 code="device_blocked" if device.status is DeviceStatus.BLOCKED else "not_linked",
             )
         interval = timedelta(seconds=self.settings.activity_write_interval_seconds)
-        await self.repo.touch(row.id, now, now - interval)
+        if now - row.last_used_at >= interval:  # the UPDATE is conditional too (replicas)
+            await self.repo.touch(row.id, now, now - interval)
         token, expires = self.tokens.device_token(device, tenant)
         return DeviceToken(token, expires)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.models import Device, IntegrationToken, Tenant, TenantUser
+
+# Built once: building the statement cost more than compiling it (which SQLAlchemy caches).
+_TENANT_AND_DEVICE = (
+    select(Tenant, Device)
+    .outerjoin(Device, and_(Device.tenant_id == Tenant.id, Device.uid == bindparam("device_uid")))
+    .where(Tenant.uid == bindparam("tenant_uid"))
+)
 
 
 class TokenRepository:
@@ -19,10 +26,20 @@ class TokenRepository:
         self, tenant_uid: str, device_uid: str
     ) -> tuple[Tenant | None, Device | None]:
         """The tenant and its device in one round trip (a device token is checked per request)."""
+        params = {"tenant_uid": tenant_uid, "device_uid": device_uid}
+        row = (await self.session.execute(_TENANT_AND_DEVICE, params)).first()
+        return (None, None) if row is None else (row[0], row[1])
+
+    async def tenant_and_user(
+        self, tenant_uid: str, user_uid: str
+    ) -> tuple[Tenant | None, TenantUser | None]:
+        """The tenant and its user in one round trip (an admin token is checked per request)."""
         row = (
             await self.session.execute(
-                select(Tenant, Device)
-                .outerjoin(Device, and_(Device.tenant_id == Tenant.id, Device.uid == device_uid))
+                select(Tenant, TenantUser)
+                .outerjoin(
+                    TenantUser, and_(TenantUser.tenant_id == Tenant.id, TenantUser.uid == user_uid)
+                )
                 .where(Tenant.uid == tenant_uid)
             )
         ).first()
