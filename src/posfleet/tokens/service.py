@@ -109,10 +109,10 @@ class TokenService:
             if typ is TokenType.DEVICE_USER:
                 user = await self._live_user(tenant, claims)
             return Principal(typ, tenant, user=user, device=device)
-        tenant = await self.repo.tenant(tenant_uid)
+        tenant, found_user = await self.repo.tenant_and_user(tenant_uid, str(claims["sub"]))
         if tenant is None:
             raise Unauthorized("The token's tenant no longer exists")
-        user = await self._live_user(tenant, claims)
+        user = self._check_user(found_user, claims)
         if typ is TokenType.INTEGRATION:
             await self._live_integration_token(user, str(claims.get("jti", "")))
         return Principal(typ, tenant, user=user)
@@ -126,7 +126,10 @@ class TokenService:
         return device
 
     async def _live_user(self, tenant: Tenant, claims: dict[str, Any]) -> TenantUser:
-        user = await self.repo.user(tenant.id, str(claims["sub"]))
+        return self._check_user(await self.repo.user(tenant.id, str(claims["sub"])), claims)
+
+    @staticmethod
+    def _check_user(user: TenantUser | None, claims: dict[str, Any]) -> TenantUser:
         if user is None or user.token_version != claims.get("ver"):
             raise Unauthorized("The user's tokens have been revoked")
         if user.status is not UserStatus.ACTIVE:
