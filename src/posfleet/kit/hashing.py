@@ -12,18 +12,24 @@ parameters, so hashes made with older ones keep verifying; :func:`password_needs
 when a successful check should store a new hash.
 
 Checks run at most ``MAX_CONCURRENT_HASHES`` at a time (fewer than the cores, so the event loop
-always has one); when ``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once
+always has one), on dedicated threads of lower scheduling priority; when ``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once
 with 429 and ``Retry-After`` instead of queueing behind them.  The refusal happens before any
 hashing, whether the user exists or not, so it tells nothing about the account.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-import anyio.to_thread
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -36,8 +42,12 @@ ARGON2_MEMORY_KIB = 19 * 1024
 ARGON2_PARALLELISM = 1
 
 MAX_CONCURRENT_HASHES = max(1, (os.cpu_count() or 2) - 1)
-# About one second of queued work per hashing thread on a small server; more only adds latency.
-MAX_WAITING_HASHES = 16 * MAX_CONCURRENT_HASHES
+# Hashing threads run at a lower scheduling priority (Linux: per thread), so that when the cores
+# are contended the event loop and the database win and password checks wait, not the reverse.
+HASHING_NICENESS = 10
+# A caller waiting here holds its request's database connection: a long queue would take the
+# pool from requests that do no hashing.  A few checks' worth of waiting (~0.1-0.2 s) is enough.
+MAX_WAITING_HASHES = 4 * MAX_CONCURRENT_HASHES
 RETRY_AFTER_SECONDS = 1
 
 _hasher = PasswordHasher(
@@ -46,6 +56,17 @@ _hasher = PasswordHasher(
 # Verified against when a user does not exist, so that the answer takes as long as a real check.
 _DUMMY_HASH = _hasher.hash("posfleet-no-such-user")
 _limiter: anyio.CapacityLimiter | None = None
+T = TypeVar("T")
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: run as is
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
+_threads = ThreadPoolExecutor(
+    MAX_CONCURRENT_HASHES, thread_name_prefix="posfleet-hash", initializer=_lower_priority
+)
 
 
 def _hash_limiter() -> anyio.CapacityLimiter:
@@ -60,14 +81,16 @@ def hashing_busy() -> bool:
     return _hash_limiter().statistics().tasks_waiting >= MAX_WAITING_HASHES
 
 
-def _admit() -> anyio.CapacityLimiter:
+async def _run(work: Callable[..., T], *args: object) -> T:
+    """``work(*args)`` on a hashing thread; 429 when too many callers already wait."""
     if hashing_busy():
         raise TooManyRequests(
             "The server is busy checking passwords; try again in a moment",
             retry_after=RETRY_AFTER_SECONDS,
             code="server_busy",
         )
-    return _hash_limiter()
+    async with _hash_limiter():
+        return await asyncio.get_running_loop().run_in_executor(_threads, work, *args)
 
 
 def hash_password(password: str) -> str:
@@ -75,7 +98,7 @@ def hash_password(password: str) -> str:
 
 
 async def hash_password_async(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_admit())
+    return await _run(_hasher.hash, password)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -90,7 +113,7 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
     Raises :class:`TooManyRequests` (429) when too many checks are already waiting.
     """
-    return await anyio.to_thread.run_sync(_verify, password_hash, password, limiter=_admit())
+    return await _run(_verify, password_hash, password)
 
 
 def password_needs_rehash(password_hash: str) -> bool:
