@@ -1,16 +1,19 @@
 """Benchmark of the Flow device side against a floor app, on one machine, loopback only.
 
-    .venv/bin/python bench/device_api.py [--seconds 8] [--connections 32] [--sqlite]
+    .venv/bin/python bench/device_api.py [--seconds 10] [--connections 32] [--sqlite]
 
 Starts a throwaway PostgreSQL (or a SQLite file with ``--sqlite``), seeds a tenant and devices,
-runs posfleet and the floor app (``bench/floor_app.py``) each under uvicorn with one worker, and
-measures with an httpx async load generator:
+runs posfleet and the floor app (``bench/floor_app.py``) under the same server kind (uvicorn, one
+worker, uvloop + httptools, no access log) and measures with ``wrk`` (Debian package ``wrk``: a
+separate C process with one thread, so the load generator takes little of the CPU the server
+needs; Lua scripts set the token header and print the figures):
 
 1. ``GET /v2/device`` with a real device token vs the floor app: requests/s, p50, p99, ratio;
 2. ``POST /v2/device/token`` throughput;
-3. ``GET /v2/device`` p99 while links to fresh devices are offered at 20 a second.
+3. ``GET /v2/device`` p99 while links of fresh devices are offered at 20 a second (open loop,
+   from this process).
 
-Every phase is bounded in time; the load generator shares the machine with the servers.
+Every phase is bounded in time; links still running 10 s after their phase are cancelled.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,29 +49,45 @@ from posfleet.models.enums import AppCode  # noqa: E402
 from posfleet.runtime import Runtime  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 32
+SERVER_KIND = ("--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log")
+
+# wrk calls done() once at the end; latencies are in microseconds.
+REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nRESULT {"requests": %d, "micros": %d, "non2xx": %d, "socket_errors": %d, '
+    .. '"p50": %.1f, "p99": %.1f}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
 
 
 @dataclass
 class Result:
     name: str
     requests: int
-    errors: int
+    non2xx: int
+    socket_errors: int
     seconds: float
-    latencies: list[float]
+    p50_ms: float
+    p99_ms: float
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
 
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
-
     def row(self) -> str:
         return (
-            f"| {self.name} | {self.rps:,.0f} | {self.pct(0.50):.1f} | {self.pct(0.99):.1f} "
-            f"| {self.requests} | {self.errors} |"
+            f"| {self.name} | {self.rps:,.0f} | {self.p50_ms:.1f} | {self.p99_ms:.1f} "
+            f"| {self.requests} | {self.non2xx + self.socket_errors} |"
         )
+
+
+def _loadavg() -> list[str]:
+    with open("/proc/loadavg") as f:
+        return f.read().split()[:3]
 
 
 def _free_port() -> int:
@@ -78,26 +99,9 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def _uvicorn(target: str, env: dict[str, str], *extra: str) -> Iterator[str]:
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            target,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            *extra,
-        ],
-        env={**os.environ, **env},
-        cwd=ROOT,
-    )
+    command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--log-level", "warning", *SERVER_KIND, *extra]
+    proc = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -114,63 +118,65 @@ def _uvicorn(target: str, env: dict[str, str], *extra: str) -> Iterator[str]:
         proc.terminate()
         try:
             proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # password checks still queued: stop now
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
 
 
-async def _load(
-    name: str,
-    seconds: float,
-    connections: int,
-    request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
-    ok: int = 200,
+async def _wrk(
+    name: str, url: str, seconds: float, connections: int, script: str, workdir: Path
 ) -> Result:
-    latencies: list[float] = []
-    errors = 0
-    stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    lua = workdir / f"{abs(hash(name))}.lua"
+    lua.write_text(script + REPORT)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    command = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s"]
+    proc = await asyncio.create_subprocess_exec(
+        *command, "-s", str(lua), url, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=seconds + 60)
+    line = next(x for x in out.decode().splitlines() if x.startswith("RESULT "))
+    data = json.loads(line.removeprefix("RESULT "))
+    return Result(
+        name,
+        data["requests"],
+        data["non2xx"],
+        data["socket_errors"],
+        data["micros"] / 1e6,
+        data["p50"] / 1000,
+        data["p99"] / 1000,
+    )
 
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < stop:
-                started = time.perf_counter()
-                response = await request(client)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != ok:
-                    errors += 1
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - began
-    return Result(name, len(latencies), errors, elapsed, latencies)
+def _headers(headers: dict[str, str]) -> str:
+    return "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items())
 
 
 async def _links_running(
     base: str, worlds: list[World], seconds: float, rate: float
-) -> tuple[int, int, int]:
+) -> tuple[int, Counter[int], int]:
     """Offer ``rate`` links a second (open loop) for ``seconds``; stop waiting 10 s later.
 
-    Returns (offered, succeeded, still running when the phase ended and was cancelled).
+    Returns (offered, answers by status, still running when cancelled).
     """
-    succeeded = 0
+    statuses: Counter[int] = Counter()
     async with httpx.AsyncClient(timeout=seconds + 10) as client:
 
         async def one(w: World) -> None:
-            nonlocal succeeded
             response = await client.post(f"{base}/v2/device/{w.code}/link", json=link_body(w))
-            succeeded += response.status_code == 200
+            statuses[response.status_code] += 1
 
         tasks = []
+        began = time.perf_counter()
         for i in range(int(seconds * rate)):
             tasks.append(asyncio.create_task(one(worlds[i])))
-            await asyncio.sleep(1 / rate)
+            await asyncio.sleep(max(0.0, began + (i + 1) / rate - time.perf_counter()))
         _, pending = await asyncio.wait(tasks, timeout=10)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-    return len(tasks), succeeded, len(pending)
+    return len(tasks), statuses, len(pending)
 
 
 async def _seed(settings: Settings, devices: int) -> tuple[World, list[World]]:
@@ -200,6 +206,7 @@ async def run(
     settings = Settings(database_url=database_url, secret_key=SECRET, environment=Environment.TEST)
     await asyncio.to_thread(upgrade, settings)
     main, fresh = await _seed(settings, int(seconds * rate) + 5)
+    workdir = Path(tempfile.mkdtemp())
     env = {
         "POSFLEET_DATABASE_URL": database_url,
         "POSFLEET_SECRET_KEY": SECRET,
@@ -207,67 +214,85 @@ async def run(
         "POSFLEET_LOG_LEVEL": "warning",
         "POSFLEET_RATE_LIMIT_PER_ADDRESS": "100000000",
     }
+    load_before = _loadavg()
     with _uvicorn("posfleet.app:create_app", env, "--factory") as base:
         async with httpx.AsyncClient(base_url=base, timeout=30) as setup:
             linked = (await setup.post(f"/v2/device/{main.code}/link", json=link_body(main))).json()
             auth = {"Authorization": f"Bearer {linked['token']}"}
             body = (await setup.get("/v2/device", headers=auth)).content
-        body_file = Path(tempfile.mkdtemp()) / "device.json"
+        body_file = workdir / "device.json"
         body_file.write_bytes(body)
         with _uvicorn(
             "floor_app:app", {"BENCH_BODY_FILE": str(body_file)}, "--app-dir", "bench"
         ) as floor:
-            floor_result = await _load(
+            floor_result = await _wrk(
                 "floor: Starlette + orjson, same body",
+                f"{floor}/v2/device",
                 seconds,
                 connections,
-                lambda c: c.get(f"{floor}/v2/device"),
+                "",
+                workdir,
             )
-        get_result = await _load(
+        get_script = _headers(auth)
+        get_result = await _wrk(
             "posfleet GET /v2/device (device token)",
+            f"{base}/v2/device",
             seconds,
             connections,
-            lambda c: c.get(f"{base}/v2/device", headers=auth),
+            get_script,
+            workdir,
         )
         refresh = {"appId": main.app.app_id, "refreshToken": linked["refreshToken"]}
-        token_result = await _load(
+        token_result = await _wrk(
             "posfleet POST /v2/device/token",
+            f"{base}/v2/device/token",
             seconds,
             connections,
-            lambda c: c.post(f"{base}/v2/device/token", json=refresh),
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(json.dumps(refresh))}\n"
+            + _headers({"Content-Type": "application/json"}),
+            workdir,
         )
         loaded_task = asyncio.create_task(
-            _load(
+            _wrk(
                 f"posfleet GET /v2/device while {rate:g} links/s are offered",
+                f"{base}/v2/device",
                 seconds,
                 connections,
-                lambda c: c.get(f"{base}/v2/device", headers=auth),
+                get_script,
+                workdir,
             )
         )
-        offered, linked_ok, unfinished = await _links_running(base, fresh, seconds, rate)
+        offered, statuses, unfinished = await _links_running(base, fresh, seconds, rate)
         loaded = await loaded_task
+    load_after = _loadavg()
     results = [floor_result, get_result, token_result, loaded]
     summary = {
         "database": database_url.split(":", 1)[0],
         "connections": connections,
         "seconds_per_phase": seconds,
         "body_bytes": len(body),
-        "ratio_get_to_floor": get_result.rps / floor_result.rps,
-        "p99_under_links_over_idle": loaded.pct(0.99) / get_result.pct(0.99),
-        "links": {"offered": offered, "succeeded": linked_ok, "unfinished": unfinished},
-        "table": [r.row() for r in results],
+        "ratio_get_to_floor": round(get_result.rps / floor_result.rps, 3),
+        "p99_under_links_over_idle": round(loaded.p99_ms / get_result.p99_ms, 2),
+        "links": {
+            "offered": offered,
+            "answers": {str(k): v for k, v in sorted(statuses.items())},
+            "unfinished": unfinished,
+        },
+        "loadavg_before": load_before,
+        "loadavg_after": load_after,
     }
     print("| phase | req/s | p50 ms | p99 ms | requests | non-2xx |")
     print("|---|---|---|---|---|---|")
     for r in results:
         print(r.row())
-    print(json.dumps({k: v for k, v in summary.items() if k != "table"}, indent=2))
+    print(json.dumps(summary, indent=2))
     return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--links-per-second", type=float, default=20.0)
     parser.add_argument("--sqlite", action="store_true", help="use a SQLite file, not PostgreSQL")
