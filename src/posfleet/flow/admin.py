@@ -21,7 +21,7 @@ from posfleet.flow.admin_schemas import (
     DeviceSearchRequest,
     DeviceUpdateRequest,
 )
-from posfleet.flow.auth import AdminPrincipal
+from posfleet.flow.auth import AdminPrincipal, AdminReaderPrincipal, PerStatementSession
 from posfleet.flow.schemas import UID_REGEX, FlowModel
 from posfleet.http import DbSession, RuntimeDep, SettingsDep
 from posfleet.kit.idempotency import IdempotencyStore, check_key, request_hash
@@ -113,7 +113,10 @@ IdempotencyKey = Annotated[
     responses=_ERRORS,
 )
 async def list_devices(
-    principal: AdminPrincipal, session: DbSession, page: Paged, store_uid: StoreFilter = None
+    principal: AdminReaderPrincipal,
+    session: PerStatementSession,
+    page: Paged,
+    store_uid: StoreFilter = None,
 ) -> Response:
     result = await DeviceSearchService(session).page(
         principal.tenant.id, DeviceQuery(), page, store_uid=store_uid
@@ -129,8 +132,8 @@ async def list_devices(
     responses=_ERRORS,
 )
 async def search_devices(
-    principal: AdminPrincipal,
-    session: DbSession,
+    principal: AdminReaderPrincipal,
+    session: PerStatementSession,
     page: Paged,
     body: Annotated[DeviceSearchRequest | None, Body()] = None,
 ) -> Response:

@@ -13,6 +13,7 @@ from posfleet.db import session_scope
 from posfleet.errors import Forbidden, Unauthorized
 from posfleet.http import DbSession, RuntimeDep
 from posfleet.kit.jwt import TokenType
+from posfleet.runtime import Runtime
 from posfleet.tokens.principal import Principal
 from posfleet.tokens.service import TokenService
 
@@ -33,16 +34,25 @@ def token_of(credentials: HTTPAuthorizationCredentials | None) -> str:
     return _token(credentials)
 
 
+TenantUid = Annotated[str, Path(alias="tenantUid", pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 async def admin_principal(
-    credentials: Credentials,
-    session: DbSession,
-    runtime: RuntimeDep,
-    tenant_uid: Annotated[str, Path(alias="tenantUid", pattern=r"^[A-Za-z0-9_-]+$")],
+    credentials: Credentials, session: DbSession, runtime: RuntimeDep, tenant_uid: TenantUid
 ) -> Principal:
     """An authToken, accessToken or integrationToken of ``tenantUid`` allowed to manage devices.
 
     A token of another tenant gets 403 and learns nothing about the tenant in the path.
     """
+    return await _admin(credentials, session, runtime, tenant_uid)
+
+
+async def _admin(
+    credentials: HTTPAuthorizationCredentials | None,
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant_uid: str,
+) -> Principal:
     principal = await TokenService(session, runtime).authenticate(
         _token(credentials), *ADMIN_TOKENS
     )
@@ -88,7 +98,20 @@ async def device_info_principal(
     )
 
 
+async def admin_reader_principal(
+    credentials: Credentials,
+    session: PerStatementSession,
+    runtime: RuntimeDep,
+    tenant_uid: TenantUid,
+) -> Principal:
+    """As :func:`admin_principal`, checked in the request's per-statement session: lists and
+    searches only read, and READ COMMITTED gives each of their statements its own snapshot
+    inside a transaction too."""
+    return await _admin(credentials, session, runtime, tenant_uid)
+
+
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+AdminReaderPrincipal = Annotated[Principal, Depends(admin_reader_principal)]
 DevicePrincipal = Annotated[Principal, Depends(device_principal)]
 DeviceOrUserPrincipal = Annotated[Principal, Depends(device_or_user_principal)]
 DeviceInfoPrincipal = Annotated[Principal, Depends(device_info_principal)]
