@@ -78,12 +78,15 @@ class LinkService:
         system_information: str | None,
         address: str,
     ) -> LinkResult:
+        # Charged in a transaction of its own, before this unit of work touches the database:
+        # the address's counter row is then locked for a moment, not for the whole link with
+        # its password check, so that links from one address (a store behind one NAT) do not
+        # queue behind each other holding database connections.
         await self.runtime.limiter.hit(
             f"link:address:{address}",
             limit=self.settings.rate_limit_per_address,
             window=self.settings.rate_limit_window_seconds,
             message="Too many link attempts from this address; wait before trying again",
-            session=self.session,
         )
         code = normalize_code(typed_code)
         link_code = await self.repo.link_code(self.runtime.hasher.hash(code)) if code else None

@@ -268,7 +268,12 @@ async def test_of_fifty_concurrent_links_of_one_code_exactly_one_wins(
                 *(c.post(f"/v2/device/{w.code}/link", json=link_body(w)) for _ in range(50))
             )
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200] + [404] * 49, statuses
+    assert statuses.count(200) == 1, statuses
+    # The losers lost the race for the code (404), or were shed before their password check
+    # because the check queue was full (429 server_busy, kit/hashing.py); none linked.
+    losers = [r for r in responses if r.status_code != 200]
+    assert all(r.status_code == 404 for r in losers if r.json()["code"] != "server_busy"), statuses
+    assert all(r.status_code == 429 for r in losers if r.json()["code"] == "server_busy"), statuses
     async with runtime.sessionmaker() as s:
         tokens = (
             await s.scalars(

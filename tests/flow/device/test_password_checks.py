@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,3 +65,32 @@ async def test_a_password_hashed_with_older_parameters_is_rehashed_on_a_successf
     assert stored != old_hash
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert await hashing.verify_password(stored, PASSWORD)
+
+
+async def test_a_link_waiting_for_its_password_check_does_not_hold_up_links_from_its_address(
+    backend: str, client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer: its links queue on the database, not on the budget")
+    first = await world(session, runtime)
+    second = await world(session, runtime)
+    pool = hashing._hash_limiter()
+    borrowers = [object() for _ in range(pool.total_tokens)]
+    for borrower in borrowers:
+        await pool.acquire_on_behalf_of(borrower)
+    try:
+        links = [
+            asyncio.create_task(client.post(f"/v2/device/{w.code}/link", json=link_body(w)))
+            for w in (first, second)
+        ]
+        for _ in range(100):  # both reach the password check while the first is held there
+            if pool.statistics().tasks_waiting == 2:
+                break
+            await asyncio.sleep(0.05)
+        waiting = pool.statistics().tasks_waiting
+    finally:
+        for borrower in borrowers:
+            pool.release_on_behalf_of(borrower)
+    responses = await asyncio.gather(*links)
+    assert waiting == 2
+    assert [r.status_code for r in responses] == [200, 200]
