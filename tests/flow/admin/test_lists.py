@@ -262,3 +262,21 @@ async def test_a_listed_device_reads_as_its_details_with_printers_and_settings(
         assert [(i["printers"], [s["value"] for s in i["settings"]]) for i in items[1:]] == [
             ([], ["slow"])
         ] * 6
+
+
+async def test_a_fragment_of_several_words_matches_only_where_it_appears_whole(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """Devices sharing the fragment's longest word but not the whole fragment are not found."""
+    a, _ = await fleet(session, runtime)
+    service = DeviceService(session, runtime)
+    other, _ = await service.create(
+        a.tenant.id, name="d7 lager", app_code=AppCode.CLIENT, actor="t"
+    )
+    other.system_information = "amd64 kernel 6.1.0"
+    await session.commit()
+    q = "?sortBy=name"
+    assert await names(client, a, q, query="6.1.0-AMD64") == ["d5"]
+    assert await names(client, a, q, query="amd64") == ["d5", "d7"]
+    assert await names(client, a, q, name="D5 Kasse") == ["d5"]
+    assert await names(client, a, q, query="d5 kasse") == ["d5"]
