@@ -30,6 +30,7 @@ from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, NotFound, TooManyRequests
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import normalize_code
+from posfleet.kit.hashing import refuse_when_busy
 from posfleet.models import Device, LinkCode, RegisteredApp, Tenant, TenantUser
 from posfleet.models.enums import AccountType, AppCode, CodeState, DeviceStatus, UserStatus
 from posfleet.runtime import Runtime
@@ -78,6 +79,8 @@ class LinkService:
         system_information: str | None,
         address: str,
     ) -> LinkResult:
+        # Shed at once when the password check would be: a shed link then costs no queries.
+        refuse_when_busy()
         # Charged in a transaction of its own, before this unit of work touches the database:
         # the address's counter row is then locked for a moment, not for the whole link with
         # its password check, so that links from one address (a store behind one NAT) do not

@@ -12,9 +12,10 @@ parameters, so hashes made with older ones keep verifying; :func:`password_needs
 when a successful check should store a new hash.
 
 Checks run at most ``MAX_CONCURRENT_HASHES`` at a time (fewer than the cores, so the event loop
-always has one), on dedicated threads of lower scheduling priority; when ``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once
-with 429 and ``Retry-After`` instead of queueing behind them.  The refusal happens before any
-hashing, whether the user exists or not, so it tells nothing about the account.
+always has one), on dedicated threads of lower scheduling priority; when ``MAX_WAITING_HASHES``
+callers already wait, a new one is refused at once with 429 and ``Retry-After`` instead of
+queueing behind them.  The refusal happens before any hashing, whether the user exists or not,
+so it tells nothing about the account.
 """
 
 from __future__ import annotations
@@ -81,14 +82,20 @@ def hashing_busy() -> bool:
     return _hash_limiter().statistics().tasks_waiting >= MAX_WAITING_HASHES
 
 
-async def _run(work: Callable[..., T], *args: object) -> T:
-    """``work(*args)`` on a hashing thread; 429 when too many callers already wait."""
+def refuse_when_busy() -> None:
+    """429 ``server_busy`` now when a password check would be refused: callers that will check
+    a password call it before their other work, so that a shed request costs next to nothing."""
     if hashing_busy():
         raise TooManyRequests(
             "The server is busy checking passwords; try again in a moment",
             retry_after=RETRY_AFTER_SECONDS,
             code="server_busy",
         )
+
+
+async def _run(work: Callable[..., T], *args: object) -> T:
+    """``work(*args)`` on a hashing thread; 429 when too many callers already wait."""
+    refuse_when_busy()
     async with _hash_limiter():
         return await asyncio.get_running_loop().run_in_executor(_threads, work, *args)
 

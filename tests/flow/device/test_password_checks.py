@@ -7,13 +7,24 @@ import asyncio
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.kit import hashing
 from posfleet.models import LinkCode, TenantUser
+from posfleet.models.rate_limit_bucket import RateLimitBucket
 from posfleet.runtime import Runtime
 from tests.flow.device.support import PASSWORD, assert_generic_error, link_body, world
+
+
+async def _address_charges(runtime: Runtime) -> int:
+    async with runtime.sessionmaker() as s:
+        total = await s.scalar(
+            select(func.coalesce(func.sum(RateLimitBucket.count), 0)).where(
+                RateLimitBucket.key.like("link:address:%")
+            )
+        )
+    return int(total or 0)
 
 
 async def test_a_link_is_refused_with_429_while_the_password_check_queue_is_full(
@@ -30,7 +41,9 @@ async def test_a_link_is_refused_with_429_while_the_password_check_queue_is_full
             for _ in range(hashing.MAX_WAITING_HASHES)
         ]
         await asyncio.sleep(0.05)
+        charged_before = await _address_charges(runtime)
         response = await client.post(f"/v2/device/{w.code}/link", json=link_body(w))
+        charged_after = await _address_charges(runtime)
     finally:
         for borrower in borrowers:
             pool.release_on_behalf_of(borrower)
@@ -42,6 +55,7 @@ async def test_a_link_is_refused_with_429_while_the_password_check_queue_is_full
         code = await s.scalar(select(LinkCode).where(LinkCode.device_id == w.device.id))
         assert code is not None
         assert code.failed_attempts == 0  # a shed attempt is not a wrong guess
+    assert charged_after == charged_before  # shed before any database work
     retried = await client.post(f"/v2/device/{w.code}/link", json=link_body(w))
     assert retried.status_code == 200, retried.text
 
