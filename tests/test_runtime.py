@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
+import jwt
+import pytest
+
+from posfleet.config import Settings
+from posfleet.errors import Unauthorized
+from posfleet.kit.jwt import TokenType
 from posfleet.runtime import Runtime
 from posfleet.tokens import keys
 
@@ -16,3 +25,42 @@ async def test_housekeeping_takes_up_a_key_rotated_elsewhere(runtime: Runtime) -
     await runtime.housekeeping()
     assert runtime.codec.signing_key.kid == rotated.kid
     assert before in runtime.codec.keys  # tokens it signed still verify
+
+
+async def test_a_token_signed_by_a_key_rotated_elsewhere_is_accepted(
+    runtime: Runtime, make_settings: Callable[..., Settings]
+) -> None:
+    other = Runtime.create(make_settings())
+    try:
+        async with other.sessionmaker() as session:
+            await keys.rotate(session, other.secret, other.settings.jwt_algorithm)
+            await session.commit()
+        await other.load_signing_keys()
+        token, _ = other.codec.encode(TokenType.AUTH, {"sub": "someone"}, timedelta(minutes=1))
+    finally:
+        await other.close()
+    runtime.keys_loaded_at = 0.0  # this process last loaded its keys long ago
+    claims = await runtime.decode_token(token, TokenType.AUTH)
+    assert claims["sub"] == "someone"
+
+
+async def test_made_up_key_ids_do_not_make_a_reload_each(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reloads = 0
+    real_reload = Runtime.reload_signing_keys
+
+    async def counting_reload(self: Runtime) -> None:
+        nonlocal reloads
+        reloads += 1
+        await real_reload(self)
+
+    monkeypatch.setattr(Runtime, "reload_signing_keys", counting_reload)
+    runtime.keys_loaded_at = 0.0
+    for n in range(5):
+        forged = jwt.encode(
+            {"sub": "x"}, "k" * 32, algorithm="HS256", headers={"kid": f"made-up-{n}"}
+        )
+        with pytest.raises(Unauthorized):
+            await runtime.decode_token(forged, TokenType.AUTH)
+    assert reloads == 1

@@ -46,6 +46,7 @@ class PosSessionService:
         self.pos = PosService(session, runtime)
         self.tenants = TenantService(session)
         self.users = UserService(session)
+        self.runtime = runtime
         self.codec = runtime.codec
         self.settings = runtime.settings
 
@@ -111,7 +112,7 @@ class PosSessionService:
 
     async def refresh(self, tenant: Tenant, refresh_token: str) -> TokenPair:
         """Spend ``refresh_token`` and issue the next pair of its session."""
-        claims = self.codec.decode(refresh_token, TokenType.POS_REFRESH)
+        claims = await self.runtime.decode_token(refresh_token, TokenType.POS_REFRESH)
         if claims.get("tenant_id") != tenant.uid:
             raise Unauthorized("The refresh token is not valid for this store")
         row = await self.repository.refresh_token_by_jti(str(claims.get("jti", "")))
@@ -159,7 +160,7 @@ class PosSessionService:
 
     async def authenticate(self, tenant: Tenant, access_token: str) -> PosPrincipal:
         """The live session an access token belongs to; 401 if dead, 403 if revoked."""
-        claims = self.codec.decode(access_token, TokenType.POS_ACCESS)
+        claims = await self.runtime.decode_token(access_token, TokenType.POS_ACCESS)
         if claims.get("tenant_id") != tenant.uid:
             raise Unauthorized("The token is not valid for this store")
         pos_session = await self.repository.session_by_uid(tenant.id, str(claims.get("sid", "")))

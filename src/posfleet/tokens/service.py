@@ -87,12 +87,7 @@ class TokenService:
     # Verifying
 
     async def decode(self, token: str, *types: TokenType) -> dict[str, Any]:
-        codec = self.runtime.codec
-        kid = codec.unverified_kid(token)
-        if kid is not None and kid not in codec.keys:
-            # Another replica (or `posfleet keys rotate`) may have added a key since we loaded.
-            await self.runtime.reload_signing_keys()
-        return codec.decode(token, *types)
+        return await self.runtime.decode_token(token, *types)
 
     async def authenticate(self, token: str, *types: TokenType) -> Principal:
         """The live principal behind ``token``, or :class:`Unauthorized`."""
