@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -90,6 +90,14 @@ def create_sessionmaker(
         options["isolation_level"] = "AUTOCOMMIT"
     bind = engine.execution_options(**options) if options else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+def affected_rows(result: object) -> int:
+    """How many rows an UPDATE or DELETE touched: how single-use things are spent exactly once
+    (``UPDATE … WHERE state = 'LIVE'`` and a check that it changed one row)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"expected the result of an UPDATE or DELETE, got {type(result).__name__}")
+    return int(result.rowcount or 0)
 
 
 _AFTER_ROLLBACK = "posfleet.after_rollback"

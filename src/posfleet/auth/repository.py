@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.db import affected_rows
 from posfleet.models import IntegrationToken, TenantUser
 
 
@@ -40,4 +41,4 @@ class IntegrationTokenRepository:
             )
             .values(revoked_at=now)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return affected_rows(result) > 0

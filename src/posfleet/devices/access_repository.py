@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import CursorResult, case, or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.db import affected_rows
 from posfleet.models import Device, LinkCode
 from posfleet.models.enums import CodeState
-
-
-def _rowcount(result: Any) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
 
 
 class DeviceAccessRepository:
@@ -39,7 +34,7 @@ class DeviceAccessRepository:
             .values(state=CodeState.SPENT, spent_at=now)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return affected_rows(result) == 1
 
     async def charge_failed_link(self, code_id: int, max_failures: int, now: datetime) -> bool:
         """Count a failed attempt on a live code; True when this one locked it."""

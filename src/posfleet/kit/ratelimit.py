@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from posfleet.db import on_rollback
+from posfleet.db import affected_rows, on_rollback
 from posfleet.errors import TooManyRequests
 from posfleet.kit.clock import utcnow
 from posfleet.models.rate_limit_bucket import RateLimitBucket
@@ -89,7 +89,7 @@ class RateLimiter:
                 delete(RateLimitBucket).where(RateLimitBucket.window_start < older_than)
             )
             await session.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+        return affected_rows(result)
 
 
 def _window_start(now: datetime, window: int) -> datetime:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import case, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.db import affected_rows
 from posfleet.models import Device, PairingCode
 from posfleet.models.enums import CodeState
 
@@ -57,8 +57,7 @@ class PairingRepository:
             .where(PairingCode.id == code_id, PairingCode.state == CodeState.LIVE)
             .values(state=CodeState.SPENT, spent_at=now)
         )
-        assert isinstance(result, CursorResult)
-        return result.rowcount == 1
+        return affected_rows(result) == 1
 
     async def charge_tenant(self, tenant_id: int, max_failures: int, now: datetime) -> None:
         """A wrong code names no code, so it is charged to every live code of the tenant."""

@@ -6,16 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.db import affected_rows
 from posfleet.models import Device, OtpChallenge, PosRefreshToken, PosSession, TenantUser
 from posfleet.models.enums import CodeState, SessionState
-
-
-def _rowcount(result: object) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount or 0)
 
 
 class PosRepository:
@@ -52,7 +47,7 @@ class PosRepository:
             .where(OtpChallenge.id == challenge_id, OtpChallenge.state == CodeState.LIVE)
             .values(state=CodeState.SPENT, spent_at=now)
         )
-        return _rowcount(result) == 1
+        return affected_rows(result) == 1
 
     async def charge_challenge(self, challenge_id: int, max_failures: int) -> CodeState:
         """Count one wrong OTP; lock the challenge once its budget is used up."""
@@ -135,7 +130,7 @@ class PosRepository:
             .where(PosRefreshToken.id == token_id, PosRefreshToken.state == CodeState.LIVE)
             .values(state=CodeState.SPENT, spent_at=now)
         )
-        return _rowcount(result) == 1
+        return affected_rows(result) == 1
 
     # Devices a POS user claims -----------------------------------------------------------
 
@@ -181,7 +176,7 @@ class PosRepository:
             .values(claimed_by_user_id=user_id, claimed_at=now, last_activity_at=now)
             .execution_options(synchronize_session=False)
         )
-        claimed = _rowcount(result) == 1
+        claimed = affected_rows(result) == 1
         if claimed:
             # One device per user: claiming this one lets go of any other.
             await self.session.execute(
@@ -205,4 +200,4 @@ class PosRepository:
             .execution_options(synchronize_session=False)
         )
         await self.session.refresh(device)
-        return _rowcount(result) == 1
+        return affected_rows(result) == 1
