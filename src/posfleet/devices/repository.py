@@ -18,8 +18,6 @@ from posfleet.models import (
     LinkCode,
     PairingCode,
     Printer,
-    Store,
-    Till,
 )
 from posfleet.models.enums import CodeState
 
@@ -46,32 +44,8 @@ class DeviceRepository:
         found = await self.session.scalar(select(Device.id).where(Device.identifier == identifier))
         return found is not None
 
-    async def store(self, tenant_id: int, uid: str) -> Store | None:
-        return await self.session.scalar(
-            select(Store).where(Store.tenant_id == tenant_id, Store.uid == uid)
-        )
-
-    async def store_by_id(self, store_id: int) -> Store | None:
-        return await self.session.get(Store, store_id)
-
-    async def till(self, tenant_id: int, uid: str) -> Till | None:
-        return await self.session.scalar(
-            select(Till).where(Till.tenant_id == tenant_id, Till.uid == uid)
-        )
-
-    async def till_by_id(self, till_id: int) -> Till | None:
-        return await self.session.get(Till, till_id)
-
     async def device_on_till(self, till_id: int) -> Device | None:
         return await self.session.scalar(select(Device).where(Device.till_id == till_id))
-
-    async def printers(self, tenant_id: int, uids: Sequence[str]) -> list[Printer]:
-        if not uids:
-            return []
-        rows = await self.session.scalars(
-            select(Printer).where(Printer.tenant_id == tenant_id, Printer.uid.in_(uids))
-        )
-        return list(rows)
 
     async def device_printers(self, device_id: int) -> list[Printer]:
         rows = await self.session.scalars(

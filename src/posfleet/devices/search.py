@@ -15,6 +15,7 @@ from posfleet.devices.search_repository import (
 )
 from posfleet.devices.service import DeviceDetails
 from posfleet.kit.pagination import Page, PageRequest
+from posfleet.tenants.service import TenantService
 
 DEVICE_SORT_FIELDS = frozenset(DEVICE_SORT_COLUMNS)
 
@@ -23,6 +24,7 @@ class DeviceSearchService:
     def __init__(self, session: AsyncSession) -> None:
         self.repo = DeviceSearchRepository(session)
         self.devices = DeviceRepository(session)
+        self.tenants = TenantService(session)
 
     async def page(
         self,
@@ -38,7 +40,7 @@ class DeviceSearchService:
         ``store_uid`` are none.
         """
         if store_uid:
-            store = await self.devices.store(tenant_id, store_uid)
+            store = await self.tenants.find_store(tenant_id, store_uid)
             if store is None:
                 return Page([], page.page_number, page.page_size, 0)
             query = replace(query, store_id=store.id)

@@ -28,6 +28,7 @@ from posfleet.models import Device, Printer, Store, Till
 from posfleet.models.base import UID_PATTERN, new_uid
 from posfleet.models.enums import AppCode, DeviceStatus
 from posfleet.runtime import Runtime
+from posfleet.tenants.service import TenantService
 
 _UID = re.compile(UID_PATTERN)
 _CODE_ATTEMPTS = 8
@@ -62,6 +63,7 @@ class DeviceService:
         self.session = session
         self.runtime = runtime
         self.repo = DeviceRepository(session)
+        self.tenants = TenantService(session)
 
     # Reading
 
@@ -72,8 +74,7 @@ class DeviceService:
         return device
 
     async def details(self, device: Device) -> DeviceDetails:
-        store = await self.repo.store_by_id(device.store_id) if device.store_id else None
-        till = await self.repo.till_by_id(device.till_id) if device.till_id else None
+        store, till = await self._current_placement(device)
         definitions = await self.repo.setting_definitions(device.tenant_id)
         values = await self.repo.setting_values(device.id)
         return DeviceDetails(
@@ -283,11 +284,22 @@ class DeviceService:
             return code
         raise RuntimeError("could not draw a unique link code")
 
+    async def _current_placement(self, device: Device) -> tuple[Store | None, Till | None]:
+        tenant_id = device.tenant_id
+        store = (
+            await self.tenants.get_store_by_id(tenant_id, device.store_id)
+            if device.store_id
+            else None
+        )
+        till = (
+            await self.tenants.get_till_by_id(tenant_id, device.till_id) if device.till_id else None
+        )
+        return store, till
+
     async def _replace_placement(
         self, device: Device, store_uid: str | None, till_uid: str | None
     ) -> None:
-        current_store = await self.repo.store_by_id(device.store_id) if device.store_id else None
-        current_till = await self.repo.till_by_id(device.till_id) if device.till_id else None
+        current_store, current_till = await self._current_placement(device)
         if store_uid is None:
             store_uid = current_store.uid if current_store else ""
         if till_uid is None:
@@ -305,20 +317,20 @@ class DeviceService:
     ) -> tuple[Store | None, Till | None]:
         store = None
         if store_uid:
-            store = await self.repo.store(tenant_id, store_uid)
+            store = await self.tenants.find_store(tenant_id, store_uid)
             if store is None:
                 raise ValidationFailed(
                     f"Store {store_uid} does not exist", errors={"storeUid": "no such store"}
                 )
         till = None
         if till_uid:
-            till = await self.repo.till(tenant_id, till_uid)
+            till = await self.tenants.find_till(tenant_id, till_uid)
             if till is None:
                 raise ValidationFailed(
                     f"Till {till_uid} does not exist", errors={"tillUid": "no such till"}
                 )
             if store is None:
-                store = await self.repo.store_by_id(till.store_id)
+                store = await self.tenants.get_store_by_id(tenant_id, till.store_id)
             elif till.store_id != store.id:
                 raise ValidationFailed(
                     f"Till {till_uid} does not belong to store {store.uid}",
@@ -333,15 +345,10 @@ class DeviceService:
         return store, till
 
     async def _printers(self, tenant_id: int, uids: Sequence[str]) -> list[Printer]:
-        wanted = list(dict.fromkeys(uids))
-        found = await self.repo.printers(tenant_id, wanted)
-        missing = sorted(set(wanted) - {p.uid for p in found})
-        if missing:
-            raise ValidationFailed(
-                "Unknown printers: " + ", ".join(missing),
-                errors={"printerUids": "unknown: " + ", ".join(missing)},
-            )
-        return found
+        try:
+            return await self.tenants.get_printers(tenant_id, uids)
+        except NotFound as exc:
+            raise ValidationFailed(exc.message, errors={"printerUids": exc.message}) from exc
 
 
 def _clean_name(name: str) -> str:

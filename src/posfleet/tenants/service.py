@@ -49,6 +49,10 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 
+def _id_of(tenant: Tenant | int) -> int:
+    return tenant if isinstance(tenant, int) else tenant.id
+
+
 def check_uid(uid: str) -> str | None:
     """Why ``uid`` is not a valid UID (Flow's ``^[A-Za-z0-9-_]+``, at most 64), or ``None``."""
     if not uid or len(uid) > UID_LENGTH or not _UID.match(uid):
@@ -167,8 +171,8 @@ class TenantService:
         _apply(store, details, "store")
         return await self.repository.add(store)
 
-    async def find_store(self, tenant: Tenant, uid: str) -> Store | None:
-        return await self.repository.store_by_uid(tenant.id, uid)
+    async def find_store(self, tenant: Tenant | int, uid: str) -> Store | None:
+        return await self.repository.store_by_uid(_id_of(tenant), uid)
 
     async def get_store(self, tenant: Tenant, uid: str) -> Store:
         store = await self.repository.store_by_uid(tenant.id, uid)
@@ -225,8 +229,8 @@ class TenantService:
         _apply(till, details, "till")
         return await self.repository.add(till)
 
-    async def find_till(self, tenant: Tenant, uid: str) -> Till | None:
-        return await self.repository.till_by_uid(tenant.id, uid)
+    async def find_till(self, tenant: Tenant | int, uid: str) -> Till | None:
+        return await self.repository.till_by_uid(_id_of(tenant), uid)
 
     async def get_till(self, tenant: Tenant, uid: str) -> Till:
         till = await self.repository.till_by_uid(tenant.id, uid)

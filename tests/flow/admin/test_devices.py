@@ -131,7 +131,7 @@ async def test_a_device_without_store_or_till_shows_them_as_null(
     [
         ({"deviceUid": "taken"}, "already exists"),
         ({"tillUid": "TILL_OF_OTHER_STORE"}, "does not belong"),
-        ({"printerUids": ["no-such-printer"]}, "Unknown printers"),
+        ({"printerUids": ["no-such-printer"]}, "No printer 'no-such-printer'"),
         ({"settings": [{"key": "mode", "value": "warp"}]}, "settings.mode"),
         ({"settings": [{"key": "nope", "value": "1"}]}, "settings.nope"),
         ({"storeUid": "no-such-store"}, "does not exist"),
@@ -227,7 +227,7 @@ async def test_update_refuses_a_till_of_another_store_a_taken_till_and_unknown_p
     for change, fragment in (
         ({"tillUid": other_till.uid}, "does not belong"),
         ({"tillUid": a.till.uid}, str(holder["deviceUid"])),
-        ({"printerUids": ["ghost"]}, "Unknown printers"),
+        ({"printerUids": ["ghost"]}, "No printer 'ghost'"),
         ({"status": "SLEEPING"}, "status"),
         ({"storeUid": "white space"}, "storeUid"),
     ):
