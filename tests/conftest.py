@@ -22,6 +22,7 @@ from posfleet.app import create_app
 from posfleet.config import Environment, Settings
 from posfleet.migrations import upgrade
 from posfleet.runtime import Runtime
+from tests.support.clients import asgi_transport
 from tests.support.postgres import PostgresServer, find_pg_bin, running_postgres
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -106,7 +107,7 @@ def runtime(app: FastAPI) -> Runtime:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 

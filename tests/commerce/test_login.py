@@ -22,6 +22,7 @@ from posfleet.runtime import Runtime
 from tests import factories
 from tests.commerce.conftest import World, bearer, sign_in
 from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
+from tests.support.clients import asgi_transport
 
 
 def claims(token: str) -> dict[str, Any]:
@@ -144,9 +145,7 @@ async def test_debug_mode_is_ignored_in_production(
     app = create_app(production)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as client,
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
     ):
         started = await login_email(client, world, world.cashier.email, **{"x-debug-mode": "true"})
     assert started.status_code == 200, started.text

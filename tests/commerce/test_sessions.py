@@ -15,6 +15,7 @@ from posfleet.models.enums import SessionState
 from posfleet.runtime import Runtime
 from tests.commerce.conftest import World, bearer, sign_in
 from tests.commerce.receivers import SmtpReceiver
+from tests.support.clients import asgi_transport
 
 
 async def refresh(
@@ -56,9 +57,7 @@ async def test_a_rotated_refresh_token_presented_again_revokes_the_session(
     app = create_app(make_settings(pos_refresh_grace_seconds=0, **delivery_settings))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as client,
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
     ):
         signed_in = await sign_in(client, world, smtp)
         rotated = (await refresh(client, world, signed_in["refresh_token"])).json()["content"]

@@ -36,6 +36,7 @@ from posfleet.runtime import Runtime
 from posfleet.users.service import UserService, is_tenant_admin
 from tests.conftest import TEST_SECRET
 from tests.support.cli import empty_database, posfleet
+from tests.support.clients import asgi_transport
 from tests.support.postgres import PostgresServer
 
 MANIFEST_SHAPE = {
@@ -266,7 +267,7 @@ async def use_the_manifest_over_http(url: str, manifest: dict[str, Any]) -> None
     )
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
+        transport = asgi_transport(application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             flow, commerce = manifest["flow"], manifest["commerce"]
             linked = await client.post(

@@ -14,6 +14,7 @@ from posfleet.devices.service import DeviceService
 from posfleet.models import Device
 from posfleet.runtime import Runtime
 from tests.flow.device.support import PASSWORD, World, bearer, link, world
+from tests.support.clients import asgi_transport
 
 
 async def _admin(runtime: Runtime, w: World, action: str) -> str | None:
@@ -93,8 +94,8 @@ async def test_a_block_on_one_replica_bites_on_the_next_request_to_another(
         replica_a.router.lifespan_context(replica_a),
         replica_b.router.lifespan_context(replica_b),
     ):
-        a = httpx.AsyncClient(transport=httpx.ASGITransport(app=replica_a), base_url="http://a")
-        b = httpx.AsyncClient(transport=httpx.ASGITransport(app=replica_b), base_url="http://b")
+        a = httpx.AsyncClient(transport=asgi_transport(replica_a), base_url="http://a")
+        b = httpx.AsyncClient(transport=asgi_transport(replica_b), base_url="http://b")
         async with a, b:
             token = (await link(a, w))["token"]
             assert (await b.get("/v2/device", headers=bearer(token))).status_code == 200

@@ -30,6 +30,7 @@ from tests.flow.device.support import (
     schema_errors,
     world,
 )
+from tests.support.clients import asgi_transport
 
 
 async def _device(runtime: Runtime, device_id: int) -> Device:
@@ -262,7 +263,7 @@ async def test_of_fifty_concurrent_links_of_one_code_exactly_one_wins(
     w = await world(session, runtime)
     app: FastAPI = create_app(roomy_settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = asgi_transport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=60) as c:
             responses = await asyncio.gather(
                 *(c.post(f"/v2/device/{w.code}/link", json=link_body(w)) for _ in range(50))
