@@ -61,10 +61,8 @@ async def pair_device(
     return Envelope(message="Device paired", content=DeviceContent(device=pos_device(view)))
 
 
-def _otp_content(sent: OtpSent, debug: bool, runtime: Runtime) -> OtpContent:
-    # The OTP is shown only to a development server's callers that ask for it.
-    otp = sent.otp if debug and runtime.settings.is_development else None
-    return OtpContent(otp_token=sent.otp_token, otp=otp)
+def _otp_content(sent: OtpSent) -> OtpContent:
+    return OtpContent(otp_token=sent.otp_token, otp=sent.otp)
 
 
 @router.post("/pos/auth/login/email", summary="Login with email", response_model_exclude_none=True)
@@ -77,9 +75,14 @@ async def login_email(
     debug: DebugMode,
 ) -> Envelope[OtpContent]:
     sent = await OtpService(session, runtime).start_login(
-        tenant, body.location_id, DeliveryChannel.EMAIL, address, email=body.email
+        tenant,
+        body.location_id,
+        DeliveryChannel.EMAIL,
+        address,
+        email=body.email,
+        reveal_otp=debug,
     )
-    return Envelope(message="OTP sent", content=_otp_content(sent, debug, runtime))
+    return Envelope(message="OTP sent", content=_otp_content(sent))
 
 
 async def _login_phone(
@@ -98,8 +101,9 @@ async def _login_phone(
         address,
         phone=body.phone,
         country_code=body.country_code,
+        reveal_otp=debug,
     )
-    return Envelope(message="OTP sent", content=_otp_content(sent, debug, runtime))
+    return Envelope(message="OTP sent", content=_otp_content(sent))
 
 
 @router.post(

@@ -36,7 +36,9 @@ DEFAULT_COUNTRY_CODE = "+91"  # the Commerce Engine API's documented default
 @dataclass(frozen=True, slots=True)
 class OtpSent:
     otp_token: str
-    otp: str  # for development debug mode only; never logged
+    # The OTP itself, only for a development server's caller that asked for it (``x-debug-mode``);
+    # never logged, and always None in production.
+    otp: str | None
     delivery: Delivery
 
 
@@ -90,7 +92,9 @@ class OtpService:
         email: str | None = None,
         phone: str | None = None,
         country_code: str | None = None,
+        reveal_otp: bool = False,
     ) -> OtpSent:
+        """Send an OTP to the user; ``reveal_otp`` returns it too, on a development server only."""
         await self._charge_address(
             "login", tenant, address, self.settings.login_rate_limit_per_address
         )
@@ -148,7 +152,8 @@ class OtpService:
                 code="otp_delivery_failed",
                 keeps_work=True,  # the failed delivery stays on record
             )
-        return OtpSent(otp_token, otp, delivery)
+        revealed = otp if reveal_otp and self.settings.is_development else None
+        return OtpSent(otp_token, revealed, delivery)
 
     async def verify(
         self, tenant: Tenant, otp_token: str, otp: str, action: str, address: str
