@@ -204,7 +204,7 @@ async def list_device_users(
     return _json(
         {
             "items": [wire.device_user(user) for user in result.items],
-            "paging": Paging.of(result).model_dump(),  # type: ignore[arg-type]
+            "paging": Paging.of(result).model_dump(),
         }
     )
 

@@ -48,7 +48,7 @@ class Paging(FlowModel):
     totalCount: int
 
     @classmethod
-    def of(cls, page: Page[object]) -> Paging:
+    def of(cls, page: Page[Any]) -> Paging:
         return cls(
             pageNumber=page.page_number, pageSize=page.page_size, totalCount=page.total_count
         )
