@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.db import affected_rows
+from posfleet.kit.single_use import SingleUse
 from posfleet.models import Device, LinkCode
 from posfleet.models.enums import CodeState
+
+LINK_CODES = SingleUse(LinkCode)
 
 
 class DeviceAccessRepository:
@@ -28,32 +30,12 @@ class DeviceAccessRepository:
 
     async def spend_link_code(self, code_id: int, now: datetime) -> bool:
         """Spend a live code; False when another request spent (or anyone revoked) it first."""
-        result = await self.session.execute(
-            update(LinkCode)
-            .where(LinkCode.id == code_id, LinkCode.state == CodeState.LIVE)
-            .values(state=CodeState.SPENT, spent_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return affected_rows(result) == 1
+        return await LINK_CODES.spend(self.session, code_id, now)
 
     async def charge_failed_link(self, code_id: int, max_failures: int, now: datetime) -> bool:
         """Count a failed attempt on a live code; True when this one locked it."""
-        failures = LinkCode.failed_attempts + 1
-        result = await self.session.execute(
-            update(LinkCode)
-            .where(LinkCode.id == code_id, LinkCode.state == CodeState.LIVE)
-            .values(
-                failed_attempts=failures,
-                state=case(
-                    (failures >= max_failures, CodeState.LOCKED.value), else_=LinkCode.state
-                ),
-                spent_at=case((failures >= max_failures, now), else_=LinkCode.spent_at),
-            )
-            .returning(LinkCode.state)
-            .execution_options(synchronize_session=False)
-        )
-        state = result.scalar_one_or_none()
-        return state is not None and CodeState(state) is CodeState.LOCKED
+        states = await LINK_CODES.charge(self.session, LinkCode.id == code_id, max_failures, now)
+        return states == [CodeState.LOCKED]
 
     async def device(self, device_id: int) -> Device | None:
         return await self.session.get(Device, device_id)

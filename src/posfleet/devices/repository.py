@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.kit.single_use import SingleUse
 from posfleet.models import (
     AuditEvent,
     Device,
@@ -19,7 +20,9 @@ from posfleet.models import (
     PairingCode,
     Printer,
 )
-from posfleet.models.enums import CodeState
+
+LINK_CODES = SingleUse(LinkCode)
+PAIRING_CODES = SingleUse(PairingCode)
 
 
 class DeviceRepository:
@@ -89,20 +92,25 @@ class DeviceRepository:
         )
         await self.session.flush()
 
-    async def add_link_code(self, device: Device, code_hash: str) -> None:
-        async with self.session.begin_nested():
-            self.session.add(
-                LinkCode(tenant_id=device.tenant_id, device_id=device.id, code_hash=code_hash)
-            )
+    async def draw_link_code(
+        self, device: Device, new_code: Callable[[], str], hash_code: Callable[[str], str]
+    ) -> str:
+        """A new live link code for the device, unique among live codes; the code in clear."""
+        _row, code = await LINK_CODES.draw(
+            self.session,
+            new_code,
+            lambda code: LinkCode(
+                tenant_id=device.tenant_id,
+                device_id=device.id,
+                code_hash=hash_code(code),
+            ),
+        )
+        return code
 
     async def revoke_codes(self, device_id: int, now: datetime) -> None:
         """Every live link and pairing code of the device stops working."""
-        for table in (LinkCode, PairingCode):
-            await self.session.execute(
-                update(table)
-                .where(table.device_id == device_id, table.state == CodeState.LIVE)
-                .values(state=CodeState.REVOKED, spent_at=now)
-            )
+        await LINK_CODES.revoke(self.session, LinkCode.device_id == device_id, now)
+        await PAIRING_CODES.revoke(self.session, PairingCode.device_id == device_id, now)
 
     async def revoke_refresh_tokens(self, device_id: int, now: datetime) -> None:
         await self.session.execute(

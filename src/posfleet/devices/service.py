@@ -31,7 +31,6 @@ from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
 
 _UID = re.compile(UID_PATTERN)
-_CODE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,14 +274,10 @@ class DeviceService:
         device.last_modified_at = utcnow()
 
     async def _issue_link_code(self, device: Device) -> str:
-        for _ in range(_CODE_ATTEMPTS):
-            code = new_code(self.runtime.settings.link_code_length)
-            try:
-                await self.repo.add_link_code(device, self.runtime.hasher.hash(code))
-            except IntegrityError:
-                continue  # collides with another live code; draw again
-            return code
-        raise RuntimeError("could not draw a unique link code")
+        length = self.runtime.settings.link_code_length
+        return await self.repo.draw_link_code(
+            device, lambda: new_code(length), self.runtime.hasher.hash
+        )
 
     async def _current_placement(self, device: Device) -> tuple[Store | None, Till | None]:
         tenant_id = device.tenant_id

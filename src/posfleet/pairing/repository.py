@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.db import affected_rows
+from posfleet.kit.single_use import SingleUse
 from posfleet.models import Device, PairingCode
 from posfleet.models.enums import CodeState
+
+PAIRING_CODES = SingleUse(PairingCode)
 
 
 class PairingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, code: PairingCode) -> PairingCode:
-        """Insert in a savepoint: a hash that collides with a live code raises and rolls back
-        only this insert, so the caller can draw again."""
-        async with self.session.begin_nested():
-            self.session.add(code)
-            await self.session.flush()
-        return code
+    async def draw(
+        self, new_code: Callable[[], str], build: Callable[[str], PairingCode]
+    ) -> tuple[PairingCode, str]:
+        """A new live code unique among the tenant's live codes, and the code in clear."""
+        return await PAIRING_CODES.draw(self.session, new_code, build)
 
     async def by_hash(self, tenant_id: int, code_hash: str) -> PairingCode | None:
         """The code with this hash; a live one before older spent or revoked ones."""
@@ -45,35 +46,15 @@ class PairingRepository:
         )
 
     async def revoke_live_of_device(self, device_id: int, now: datetime) -> None:
-        await self.session.execute(
-            update(PairingCode)
-            .where(PairingCode.device_id == device_id, PairingCode.state == CodeState.LIVE)
-            .values(state=CodeState.REVOKED, spent_at=now)
-        )
+        await PAIRING_CODES.revoke(self.session, PairingCode.device_id == device_id, now)
 
     async def spend(self, code_id: int, now: datetime) -> bool:
-        result = await self.session.execute(
-            update(PairingCode)
-            .where(PairingCode.id == code_id, PairingCode.state == CodeState.LIVE)
-            .values(state=CodeState.SPENT, spent_at=now)
-        )
-        return affected_rows(result) == 1
+        return await PAIRING_CODES.spend(self.session, code_id, now)
 
     async def charge_tenant(self, tenant_id: int, max_failures: int, now: datetime) -> None:
         """A wrong code names no code, so it is charged to every live code of the tenant."""
-        await self.session.execute(
-            update(PairingCode)
-            .where(PairingCode.tenant_id == tenant_id, PairingCode.state == CodeState.LIVE)
-            .values(failed_attempts=PairingCode.failed_attempts + 1)
-        )
-        await self.session.execute(
-            update(PairingCode)
-            .where(
-                PairingCode.tenant_id == tenant_id,
-                PairingCode.state == CodeState.LIVE,
-                PairingCode.failed_attempts >= max_failures,
-            )
-            .values(state=CodeState.LOCKED, spent_at=now)
+        await PAIRING_CODES.charge(
+            self.session, PairingCode.tenant_id == tenant_id, max_failures, now
         )
 
     async def device(self, tenant_id: int, device_id: int) -> Device | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.delivery.service import DeliveryService
@@ -27,8 +26,6 @@ from posfleet.models.enums import CodeState, DeliveryChannel, DeliveryPurpose, D
 from posfleet.pairing.repository import PairingRepository
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
-
-_DRAWS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +65,9 @@ class PairingService:
         now = utcnow()
         await self.repository.revoke_live_of_device(device.id, now)
         expires = now + timedelta(seconds=self.settings.pairing_code_ttl_seconds)
-        for _ in range(_DRAWS):
-            code = new_code(self.settings.link_code_length)
-            row = PairingCode(
+        return await self.repository.draw(
+            lambda: new_code(self.settings.link_code_length),
+            lambda code: PairingCode(
                 tenant_id=tenant.id,
                 device_id=device.id,
                 code_hash=self.hasher.hash(code),
@@ -79,12 +76,8 @@ class PairingService:
                 created_by=actor[:100],
                 created_at=now,
                 expires_at=expires,
-            )
-            try:
-                return await self.repository.add(row), code
-            except IntegrityError:
-                continue  # the same code is live elsewhere in the tenant; draw again
-        raise RuntimeError("could not draw a unique pairing code")
+            ),
+        )
 
     def _message(self, device: Device, store: Store, code: str) -> tuple[str, str]:
         minutes = max(1, self.settings.pairing_code_ttl_seconds // 60)

@@ -179,7 +179,7 @@ class OtpService:
             raise BadRequest("This code has expired; request a new one", code="otp_expired")
         if not self.hasher.matches(f"{token_hash}:{otp.strip()}", challenge.otp_hash):
             state = await self.repository.charge_challenge(
-                challenge.id, self.settings.otp_max_failures
+                challenge.id, self.settings.otp_max_failures, now
             )
             if state is CodeState.LOCKED:
                 raise BadRequest(

@@ -9,8 +9,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
+from posfleet.kit.single_use import SingleUse
 from posfleet.models import Device, OtpChallenge, PosRefreshToken, PosSession, TenantUser
 from posfleet.models.enums import CodeState, SessionState
+
+OTP_CHALLENGES = SingleUse(OtpChallenge)
 
 
 class PosRepository:
@@ -34,41 +37,21 @@ class PosRepository:
         )
 
     async def revoke_live_challenges(self, user_id: int, now: datetime) -> None:
-        await self.session.execute(
-            update(OtpChallenge)
-            .where(OtpChallenge.user_id == user_id, OtpChallenge.state == CodeState.LIVE)
-            .values(state=CodeState.REVOKED, spent_at=now)
-        )
+        await OTP_CHALLENGES.revoke(self.session, OtpChallenge.user_id == user_id, now)
 
     async def spend_challenge(self, challenge_id: int, now: datetime) -> bool:
         """LIVE → SPENT; False when another request spent (or locked) it first."""
-        result = await self.session.execute(
-            update(OtpChallenge)
-            .where(OtpChallenge.id == challenge_id, OtpChallenge.state == CodeState.LIVE)
-            .values(state=CodeState.SPENT, spent_at=now)
-        )
-        return affected_rows(result) == 1
+        return await OTP_CHALLENGES.spend(self.session, challenge_id, now)
 
-    async def charge_challenge(self, challenge_id: int, max_failures: int) -> CodeState:
-        """Count one wrong OTP; lock the challenge once its budget is used up."""
-        await self.session.execute(
-            update(OtpChallenge)
-            .where(OtpChallenge.id == challenge_id)
-            .values(failed_attempts=OtpChallenge.failed_attempts + 1)
+    async def charge_challenge(
+        self, challenge_id: int, max_failures: int, now: datetime
+    ) -> CodeState | None:
+        """Count one wrong OTP on a live challenge, locking it once its budget is used up; the
+        state it is left in, None when it was no longer live."""
+        states = await OTP_CHALLENGES.charge(
+            self.session, OtpChallenge.id == challenge_id, max_failures, now
         )
-        await self.session.execute(
-            update(OtpChallenge)
-            .where(
-                OtpChallenge.id == challenge_id,
-                OtpChallenge.state == CodeState.LIVE,
-                OtpChallenge.failed_attempts >= max_failures,
-            )
-            .values(state=CodeState.LOCKED)
-        )
-        state = await self.session.scalar(
-            select(OtpChallenge.state).where(OtpChallenge.id == challenge_id)
-        )
-        return CodeState(state or CodeState.LIVE)
+        return CodeState(states[0]) if states else None
 
     # Sessions and refresh tokens ---------------------------------------------------------
 
