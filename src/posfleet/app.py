@@ -19,6 +19,7 @@ from posfleet.errors import AppError
 from posfleet.flow import admin as flow_admin
 from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
+from posfleet.flow import device_flow as flow_device_flow
 from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.logging import configure_logging
 from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_auth.router)
     app.include_router(flow_admin.router)
     app.include_router(flow_device.router)
+    app.include_router(flow_device_flow.router)
     app.include_router(flow_pairing_codes.router)
     app.include_router(commerce_router.router)
     return app

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     login_rate_limit_per_address: int = Field(default=20, ge=1)
     device_flow_ttl_seconds: int = Field(default=600, ge=60)
     device_flow_interval_seconds: int = Field(default=5, ge=1)
+    device_flow_registrations_per_client: int = Field(default=120, ge=1)
+    device_flow_attempts_per_tenant: int = Field(default=120, ge=1)
     device_offline_after_seconds: int = Field(default=15 * 60, ge=60)
     activity_write_interval_seconds: int = Field(default=60, ge=0)
     housekeeping_interval_seconds: int = Field(default=60, ge=1)

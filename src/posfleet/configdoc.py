@@ -66,10 +66,14 @@ MEANINGS: dict[str, str] = {
     "address may make per window.",
     "login_rate_limit_per_address": "Sign-in attempts (passwords, OTP requests) one client "
     "address may make per window.",
-    "device_flow_ttl_seconds": "Lifetime of a device authorization grant (`expires_in`). "
-    "Reserved: the deprecated device flow is not served yet.",
-    "device_flow_interval_seconds": "Polling interval a device is told to keep (`interval`); "
-    "`slow_down` adds 5 s. Reserved: the deprecated device flow is not served yet.",
+    "device_flow_ttl_seconds": "Lifetime of a device authorization grant (`expires_in`): how "
+    "long its `deviceCode` can be authorized.",
+    "device_flow_interval_seconds": "Polling interval a device is first told to keep "
+    "(`interval`); each `slow_down` adds 5 s to that grant's interval, kept in the database.",
+    "device_flow_registrations_per_client": "Device registrations (`POST /v2/device`) one "
+    "device-flow client may make per window, from all addresses together.",
+    "device_flow_attempts_per_tenant": "Device codes tried against one tenant (authorize, "
+    "deny, the verification page) per window, from all addresses together.",
     "device_offline_after_seconds": "A device without activity for this long shows as "
     "`offline` in the Commerce Engine view.",
     "activity_write_interval_seconds": "A device's last activity is written at most this often "

@@ -72,6 +72,9 @@ class DeviceService:
             raise NotFound(f"Device {device_uid} does not exist")
         return device
 
+    async def find_by_id(self, device_id: int) -> Device | None:
+        return await self.repo.get_by_id(device_id)
+
     async def details(self, device: Device) -> DeviceDetails:
         store, till = await self._current_placement(device)
         definitions = await self.repo.setting_definitions(device.tenant_id)

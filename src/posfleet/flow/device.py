@@ -8,20 +8,21 @@ spec's ``{error}`` and the generic ``{code, message, logId}``.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from posfleet.deviceflow.polling import DevicePollService
 from posfleet.devices.device_users import DeviceUserService
 from posfleet.devices.info import DeviceInfo, DeviceInfoService
 from posfleet.devices.linking import LinkService
 from posfleet.errors import Unauthorized, ValidationFailed
 from posfleet.flow import device_schemas as wire
 from posfleet.flow.auth import DeviceInfoPrincipal, DevicePrincipal, PerStatementSession
-from posfleet.flow.schemas import Paging
+from posfleet.flow.schemas import FlowRequest, Paging
 from posfleet.http import ClientAddress, DbSession, RuntimeDep, SettingsDep
 from posfleet.kit.clock import unix
 from posfleet.kit.pagination import PageRequest
@@ -32,6 +33,7 @@ from posfleet.tokens.device_refresh import DeviceRefreshService, RefreshRefused
 from posfleet.tokens.principal import Principal
 
 router = APIRouter(prefix="/v2", tags=["Device"])
+RequestT = TypeVar("RequestT", bound=FlowRequest)
 # Larger page numbers would overflow the database's OFFSET; they are refused as bad input.
 MAX_INT32 = 2**31 - 1
 
@@ -81,12 +83,24 @@ def _token_refusal(request: Request, error: RefreshRefused) -> JSONResponse:
     )
 
 
+def _valid(model: type[RequestT], payload: dict[str, Any]) -> RequestT:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        errors = describe_validation_errors(exc.errors())
+        raise RefreshRefused(
+            "; ".join(f"{field}: {msg}" for field, msg in errors.items()),
+            code="validation_failed",
+        ) from exc
+
+
 @router.post("/device/token", summary="Request a new device token")
 async def device_token(
     request: Request, session: PerStatementSession, runtime: RuntimeDep
 ) -> Response:
     # Per-statement session: a redemption reads, then writes at most one statement that stands
-    # alone (the idle revocation, or the last-used stamp).
+    # alone (the idle revocation, or the last-used stamp); a poll's writes are each one
+    # conditional statement (the poll slot, slow_down, the first redemption).
     try:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -95,20 +109,15 @@ async def device_token(
         if not isinstance(payload, dict):
             raise RefreshRefused("The request body must be a JSON object", code="bad_request")
         if "appId" not in payload and {"clientId", "deviceIdentifier"} <= payload.keys():
-            raise RefreshRefused(
-                "The clientId/deviceIdentifier device authorization flow is not available on "
-                "this server; link the device with its link code and use {appId, refreshToken}",
-                code="device_flow_unavailable",
+            poll = _valid(wire.DevicePollRequest, payload)
+            issued = await DevicePollService(session, runtime).poll(
+                poll.clientId, poll.deviceIdentifier
             )
-        try:
-            body = wire.DeviceTokenRequest.model_validate(payload)
-        except ValidationError as exc:
-            errors = describe_validation_errors(exc.errors())
-            raise RefreshRefused(
-                "; ".join(f"{field}: {msg}" for field, msg in errors.items()),
-                code="validation_failed",
-            ) from exc
-        issued = await DeviceRefreshService(session, runtime).redeem(body.appId, body.refreshToken)
+        else:
+            body = _valid(wire.DeviceTokenRequest, payload)
+            issued = await DeviceRefreshService(session, runtime).redeem(
+                body.appId, body.refreshToken
+            )
     except RefreshRefused as refused:
         # Returned, not raised: nothing was written before a refusal except what it keeps.
         return _token_refusal(request, refused)

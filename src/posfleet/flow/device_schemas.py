@@ -107,6 +107,11 @@ class DeviceTokenRequest(FlowRequest):
     refreshToken: str = Field(min_length=1, max_length=200)
 
 
+class DevicePollRequest(FlowRequest):
+    clientId: str = Field(min_length=1, max_length=100)
+    deviceIdentifier: str = Field(min_length=1, max_length=200)
+
+
 class DeviceSystemInformationUpdate(FlowRequest):
     systemInformation: str = Field(max_length=4000)
 

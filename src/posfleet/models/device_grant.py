@@ -15,7 +15,9 @@ class DeviceGrant(Base):
     """A device authorization grant (RFC 8628, Flow names).
 
     ``device_code_hash`` is the short code a person types; ``identifier_hash`` the device's
-    high-entropy polling secret.  Hashes only.
+    high-entropy polling secret, which stays its credential once the grant is approved.  Hashes
+    only.  The grant outlives its device (``device_id`` becomes NULL) so that a deleted
+    device's poll is told ``expired_token`` rather than taken for a stranger's.
     """
 
     __tablename__ = "device_grants"
@@ -40,11 +42,13 @@ class DeviceGrant(Base):
     state: Mapped[GrantState] = mapped_column(
         EnumString(GrantState, 16), default=GrantState.PENDING
     )
+    # Kept here, not in a replica's memory: slow_down raises it for every replica.
     interval_seconds: Mapped[int]
     last_polled_at: Mapped[datetime | None]
-    failed_attempts: Mapped[int] = mapped_column(default=0)
-    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    # The device's credential generation at approval: a reset moves it on, ending the grant.
+    device_generation: Mapped[int | None]
     decided_by: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime]

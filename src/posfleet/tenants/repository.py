@@ -209,6 +209,9 @@ class TenantRepository:
             select(DeviceFlowClient).where(DeviceFlowClient.client_id == client_id)
         )
 
+    async def device_flow_client_by_id(self, row_id: int) -> DeviceFlowClient | None:
+        return await self.session.get(DeviceFlowClient, row_id)
+
     async def device_flow_clients(self) -> Sequence[DeviceFlowClient]:
         return (
             await self.session.scalars(

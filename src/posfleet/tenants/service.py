@@ -506,6 +506,9 @@ class TenantService:
     async def find_device_flow_client(self, client_id: str) -> DeviceFlowClient | None:
         return await self.repository.device_flow_client(client_id)
 
+    async def device_flow_client_by_id(self, row_id: int) -> DeviceFlowClient | None:
+        return await self.repository.device_flow_client_by_id(row_id)
+
     async def list_device_flow_clients(self) -> Sequence[DeviceFlowClient]:
         return await self.repository.device_flow_clients()
 

@@ -156,14 +156,14 @@ async def test_use_keeps_a_refresh_token_alive(
     assert utcnow() - row.last_used_at < timedelta(seconds=60)
 
 
-async def test_the_deprecated_client_id_form_is_told_apart_and_refused_clearly(
+async def test_the_client_id_form_is_told_apart_and_answered_by_the_device_flow(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
     response = await client.post(
         "/v2/device/token", json={"clientId": "pos-client", "deviceIdentifier": "abc"}
     )
-    _refused(response, "device_flow_unavailable")
-    assert "link" in response.json()["message"]
+    _refused(response, "invalid_device_identifier")
+    assert "register" in response.json()["message"]
 
 
 async def test_a_body_of_neither_form_is_a_400_naming_the_missing_fields(

@@ -1,0 +1,1 @@
+"""The deprecated Flow device authorization flow: register, authorize, poll (RFC 8628)."""
