@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from posfleet import health, rendering
+from posfleet import backoffice, health, rendering
 from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
@@ -86,4 +86,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_device_flow.router)
     app.include_router(flow_pairing_codes.router)
     app.include_router(commerce_router.router)
+    backoffice.install(app)
     return app

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=3600, ge=30)
     device_token_ttl_seconds: int = Field(default=3600, ge=30)
     device_refresh_idle_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    backoffice_idle_seconds: int = Field(
+        default=30 * 60,
+        ge=60,
+        description="A back-office session ends after this long without a request.",
+    )
     pos_access_token_ttl_seconds: int = Field(default=900, ge=5)
     pos_refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     pos_refresh_grace_seconds: int = Field(default=10, ge=0)

@@ -40,7 +40,9 @@ MEANINGS: dict[str, str] = {
     "elsewhere and forgets old rate-limit counts.",
     "jwt_algorithm": "Signature algorithm of new signing keys: `EdDSA` (Ed25519) or `ES256`.",
     "jwt_issuer": "`iss` claim of every JWT posfleet issues and accepts.",
-    "auth_token_ttl_seconds": "Lifetime of a back-office user's `authToken`.",
+    "auth_token_ttl_seconds": "Lifetime of a back-office user's `authToken`; also the longest a "
+    "back-office session lasts, however busy.",
+    "backoffice_idle_seconds": "A back-office session ends after this long without a request.",
     "access_token_ttl_seconds": "Lifetime of a user access token issued on a device "
     "(`POST /v2/account`).",
     "device_token_ttl_seconds": "Lifetime of a Flow device token (`token` from link and refresh).",

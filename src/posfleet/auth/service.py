@@ -35,6 +35,19 @@ class LoginFailed(Unauthorized):
         super().__init__("The user code or password is wrong")
 
 
+class NoBackOfficeAccess(Forbidden):
+    """The password is right but the account may not use the back office.  Said plainly only
+    to someone who knows the password; the attempt stays counted."""
+
+    code = "no_back_office_access"
+    keeps_work = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This account works on store devices only and cannot sign in to the back office"
+        )
+
+
 class AuthService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
@@ -47,6 +60,19 @@ class AuthService:
         self, user_code: str, password: str, tenant_uid: str | None, address: str
     ) -> tuple[str, datetime]:
         """An ``authToken`` for a back-office user, or :class:`LoginFailed`."""
+        try:
+            user = await self.back_office_user(user_code, password, tenant_uid, address)
+        except NoBackOfficeAccess:
+            raise LoginFailed from None
+        tenant = await self.tenants.get_tenant_by_id(user.tenant_id)
+        return self.tokens.auth_token(user, tenant)
+
+    async def back_office_user(
+        self, user_code: str, password: str, tenant_uid: str | None, address: str
+    ) -> TenantUser:
+        """The active back-office user with these credentials, charged to the same per-address
+        budget as every sign-in; :class:`NoBackOfficeAccess` when the password is right but the
+        account is not a back-office one."""
         settings = self.runtime.settings
         await self.runtime.limiter.hit(
             f"login:{address}",
@@ -56,10 +82,11 @@ class AuthService:
             session=self.session,
         )
         user = await self._check(user_code, password, tenant_uid)
-        if user.status is not UserStatus.ACTIVE or user.account_type not in BACK_OFFICE_ACCOUNTS:
+        if user.status is not UserStatus.ACTIVE:
             raise LoginFailed
-        tenant = await self.tenants.get_tenant_by_id(user.tenant_id)
-        return self.tokens.auth_token(user, tenant)
+        if user.account_type not in BACK_OFFICE_ACCOUNTS:
+            raise NoBackOfficeAccess
+        return user
 
     async def _check(self, user_code: str, password: str, tenant_uid: str | None) -> TenantUser:
         if tenant_uid:

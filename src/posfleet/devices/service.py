@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,7 @@ from posfleet.devices.repository import DeviceRepository
 from posfleet.errors import BadRequest, NotFound, ValidationFailed
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import new_code
-from posfleet.models import Device, Printer, Store, Till
+from posfleet.models import AuditEvent, Device, Printer, Store, Till
 from posfleet.models.base import UID_PATTERN, new_uid
 from posfleet.models.enums import AppCode, DeviceStatus
 from posfleet.runtime import Runtime
@@ -86,6 +87,19 @@ class DeviceService:
             printers=await self.repo.device_printers(device.id),
             settings=device_settings.views(definitions, values),
         )
+
+    async def audit_trail(
+        self, tenant_id: int, device_uid: str, limit: int = 100
+    ) -> list[AuditEvent]:
+        """What was done to the device, newest first; kept after the device is deleted."""
+        return await self.repo.audit_trail(tenant_id, device_uid, limit)
+
+    def is_online(self, device: Device) -> bool:
+        """Whether the device was active within ``device_offline_after_seconds``."""
+        if device.last_activity_at is None:
+            return False
+        offline_after = timedelta(seconds=self.runtime.settings.device_offline_after_seconds)
+        return utcnow() - device.last_activity_at <= offline_after
 
     # Creating and changing
 

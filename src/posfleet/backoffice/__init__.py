@@ -1,0 +1,29 @@
+"""The back office: server-rendered pages over the same services as the API.
+
+:func:`install` mounts the pages under ``/backoffice``, their static files, and a redirect from
+``/``.  Shared page machinery (layout, session, CSRF, navigation) is in :mod:`.web`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse
+
+from posfleet.backoffice import devices, signin
+from posfleet.backoffice.web import HERE, PREFIX, add_nav
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(signin.router)
+    app.include_router(devices.router)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="backoffice-static")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+
+add_nav("Devices", f"{PREFIX}/devices", 10)
+
+__all__ = ["install"]

@@ -1,0 +1,165 @@
+"""Back-office tests in a real Chromium (Debian's ``/usr/bin/chromium``) against posfleet served
+over real HTTP on loopback.
+
+* ``live`` — one posfleet server per database engine for the whole run (tests isolate by tenant),
+  with ``live.runtime`` to arrange rows in the same database and ``live.url(path)``.
+* ``browser`` — one headless Chromium for the whole run; ``page`` — a fresh context (its own
+  cookies) and page per test.
+* ``office`` — a tenant with a store, a till, a FULL user with TENANT.ADMIN and a REGULAR user.
+  ``sign_in(page, live, user)`` signs a user in through the sign-in form.
+
+Playwright drives the system Chromium through ``executable_path`` and never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from posfleet.config import Environment, Settings
+from posfleet.models import Store, Tenant, TenantUser, Till
+from posfleet.models.enums import AccountType
+from posfleet.runtime import Runtime
+from tests import factories
+from tests.commerce.conftest import GATEWAY_SECRET
+from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
+from tests.conftest import BACKENDS, TEST_SECRET
+from tests.support.server import running_posfleet
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Live:
+    """A running posfleet and a runtime over its database."""
+
+    base: str
+    backend: str
+    runtime: Runtime
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+def live_settings(database_url: str, smtp_port: int, gateway_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        environment=Environment.TEST,
+        secret_key=TEST_SECRET,
+        public_base_url="http://127.0.0.1",
+        log_level="warning",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        sms_gateway_url=gateway_url,
+        sms_gateway_secret=GATEWAY_SECRET,
+        rate_limit_per_address=100_000,
+        login_rate_limit_per_address=100_000,
+    )
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def live(
+    request: pytest.FixtureRequest,
+    database_urls: dict[str, str],
+    smtp: SmtpReceiver,
+    _gateway_server: GatewayReceiver,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Live]:
+    backend: str = request.param
+    if backend not in database_urls:
+        pytest.skip("PostgreSQL is not installed (set POSFLEET_TEST_POSTGRES=require to fail)")
+    settings = live_settings(database_urls[backend], smtp.port, _gateway_server.url)
+    runtime = Runtime.create(settings)
+    await runtime.load_signing_keys()
+    try:
+        with running_posfleet(settings, tmp_path_factory.mktemp(f"live-{backend}")) as base:
+            yield Live(base, backend, runtime)
+    finally:
+        await runtime.close()
+
+
+def _require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required for the back-office tests: {CHROMIUM} is missing")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    _require_chromium()
+    # Never fetch a browser: the system one is the only one used.
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    ctx = await browser.new_context(viewport={"width": 768, "height": 1024})
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    await ctx.close()
+
+
+@pytest.fixture
+async def page(context: BrowserContext) -> Page:
+    return await context.new_page()
+
+
+@dataclass
+class Office:
+    tenant: Tenant
+    store: Store
+    till: Till
+    admin: TenantUser
+    cashier: TenantUser
+
+
+async def make_office(live: Live, name: str = "Test Retail AS") -> Office:
+    async with live.runtime.sessionmaker() as session:
+        tenant = await factories.tenant(session, name=name)
+        store = await factories.store(session, tenant, name="Main Street")
+        till = await factories.till(session, store)
+        admin = await factories.user(
+            session, tenant, stores=[store], password=PASSWORD, permissions=["TENANT.ADMIN"]
+        )
+        cashier = await factories.user(
+            session, tenant, stores=[store], password=PASSWORD, account_type=AccountType.REGULAR
+        )
+        await session.commit()
+    return Office(tenant, store, till, admin, cashier)
+
+
+@pytest.fixture
+async def office(live: Live) -> Office:
+    return await make_office(live)
+
+
+async def sign_in(page: Page, live: Live, user: TenantUser, tenant_uid: str = "") -> None:
+    """Sign ``user`` in through the form, with the keyboard as a user would."""
+    await page.goto(live.url("/backoffice/sign-in"))
+    await page.get_by_label("User code").fill(user.user_code)
+    await page.get_by_label("Password").fill(PASSWORD)
+    if tenant_uid:
+        await page.get_by_label("Tenant").fill(tenant_uid)
+    await page.get_by_label("Password").press("Enter")
+    await page.wait_for_load_state("domcontentloaded")
