@@ -33,7 +33,15 @@ from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, Forbidden
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import format_code, new_code, new_secret, normalize_code
-from posfleet.models import Device, DeviceFlowClient, DeviceGrant, Tenant, TenantUser
+from posfleet.models import (
+    Device,
+    DeviceFlowClient,
+    DeviceGrant,
+    Store,
+    Tenant,
+    TenantUser,
+    Till,
+)
 from posfleet.models.enums import AccountType, GrantState, UserStatus
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
@@ -174,6 +182,15 @@ class DeviceFlowService:
             )
         return PendingGrant(grant, client, format_code(code))
 
+    async def places(self, tenant: Tenant, user: TenantUser) -> list[tuple[Store, list[Till]]]:
+        """The stores the user may put a device in, each with its tills."""
+        tills = await self.tenants.list_tills(tenant)
+        return [
+            (store, [till for till in tills if till.store_id == store.id])
+            for store in await self.tenants.list_stores(tenant)
+            if await self.users.has_store_access(user, store)
+        ]
+
     # Deciding --------------------------------------------------------------------------------
 
     def _may_decide(self, user: TenantUser | None) -> TenantUser:
@@ -204,30 +221,33 @@ class DeviceFlowService:
         if store is not None and not await self.users.has_store_access(user, store):
             raise Forbidden("The user has no access to this store")
         grant = found.grant
-        if not await self.repo.approve(
-            grant.id, utcnow(), tenant_id=tenant.id, decided_by=user.user_code
-        ):
-            raise BadRequest(
-                "This device code has already been used to authorize a device",
-                code="device_code_used",
+        # A savepoint: should placing the device fail, the decision is undone with it even
+        # when the caller (the verification page) answers normally and its unit of work commits.
+        async with self.session.begin_nested():
+            if not await self.repo.approve(
+                grant.id, utcnow(), tenant_id=tenant.id, decided_by=user.user_code
+            ):
+                raise BadRequest(
+                    "This device code has already been used to authorize a device",
+                    code="device_code_used",
+                )
+            device, _link_code = await self.devices.create(
+                tenant.id,
+                name=(name or "").strip() or grant.name or found.client.name,
+                app_code=found.client.app_code,
+                actor=user.user_code,
+                store_uid=store_uid,
+                till_uid=till_uid or None,
             )
-        device, _link_code = await self.devices.create(
-            tenant.id,
-            name=(name or "").strip() or grant.name or found.client.name,
-            app_code=found.client.app_code,
-            actor=user.user_code,
-            store_uid=store_uid,
-            till_uid=till_uid or None,
-        )
-        await self.devices.activate(
-            device,
-            user.user_code,
-            how="device authorization",
-            user_uid=user.uid,
-            system_information=grant.system_information or None,
-        )
-        await self.session.flush()
-        await self.repo.bind_device(grant.id, device.id, device.credential_generation)
+            await self.devices.activate(
+                device,
+                user.user_code,
+                how="device authorization",
+                user_uid=user.uid,
+                system_information=grant.system_information or None,
+            )
+            await self.session.flush()
+            await self.repo.bind_device(grant.id, device.id, device.credential_generation)
         return device
 
     async def deny(
