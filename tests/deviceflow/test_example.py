@@ -3,6 +3,7 @@ quickstart's ``posfleet client create`` sets up a client whose devices register.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import httpx
 
+from posfleet.app import create_app
 from posfleet.config import Environment, Settings
 from tests.conftest import TEST_SECRET
 from tests.support.cli import empty_database, posfleet
+from tests.support.clients import asgi_transport
 from tests.support.postgres import PostgresServer
 from tests.support.server import running_posfleet
 
@@ -91,20 +94,25 @@ def test_the_example_device_joins_the_demo_and_later_renews_its_token(
     assert "Authorized: Kasse 9" in again.stdout
 
 
-def test_the_quickstarts_client_create_lets_devices_register(
+async def test_the_quickstarts_client_create_lets_devices_register(
     backend: str, pg_server: PostgresServer | None, tmp_path: Path
 ) -> None:
     url = empty_database(backend, pg_server, tmp_path)
-    assert posfleet(url, "db", "upgrade").exit_code == 0
-    created = posfleet(url, "client", "create", "flow-retail-pos-legacy")
+    # The command line runs its own event loop: off this test's loop.
+    assert (await asyncio.to_thread(posfleet, url, "db", "upgrade")).exit_code == 0
+    created = await asyncio.to_thread(posfleet, url, "client", "create", "flow-retail-pos-legacy")
     assert created.exit_code == 0, created.output
     settings = Settings(
         database_url=url, environment=Environment.TEST, secret_key=TEST_SECRET, log_level="warning"
     )
-    with running_posfleet(settings, tmp_path) as base, httpx.Client(base_url=base) as device:
-        registered = device.post("/v2/device", json={"clientId": "flow-retail-pos-legacy"})
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as device,
+    ):
+        registered = await device.post("/v2/device", json={"clientId": "flow-retail-pos-legacy"})
         assert registered.status_code == 200, registered.text
-        pending = device.post(
+        pending = await device.post(
             "/v2/device/token",
             json={
                 "clientId": "flow-retail-pos-legacy",
