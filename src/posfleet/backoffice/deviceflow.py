@@ -92,6 +92,12 @@ def _entry(
     return render(request, "deviceflow/enter.html", context, staff=staff, status_code=status_code)
 
 
+def _refused(request: Request, staff: Staff, code: str, exc: AppError) -> Response:
+    response = _entry(request, staff, code, exc.message, exc.status_code)
+    response.headers.update(exc.headers)  # Retry-After of a spent budget
+    return response
+
+
 async def _look_up(
     request: Request, staff: Staff, runtime: Runtime, db: DbSession, code: str, address: str
 ) -> Response:
@@ -102,9 +108,7 @@ async def _look_up(
         await service.charge_attempt(staff.tenant, address)
         found = await service.pending(code)
     except AppError as exc:
-        response = _entry(request, staff, code, exc.message, exc.status_code)
-        response.headers.update(exc.headers)
-        return response
+        return _refused(request, staff, code, exc)
     return await _review(request, staff, service, found)
 
 
@@ -160,10 +164,14 @@ async def decide(
         try:
             await service.deny(staff.tenant, staff.user, code, address)
         except AppError as exc:
-            return _entry(request, staff, code, exc.message, exc.status_code)
+            return _refused(request, staff, code, exc)
         return redirect(request, PAGE, flash="The device was denied; it will not be let in.")
     values = {"store": store, "till": till, "name": name}
     if not store:
+        try:
+            await service.charge_attempt(staff.tenant, address)  # it looks a code up too
+        except AppError as exc:
+            return _refused(request, staff, code, exc)
         found = await _pending_or_none(service, code)
         if found is None:
             return _entry(request, staff, code, "This code is no longer waiting.", 400)
@@ -189,7 +197,7 @@ async def decide(
         }
         return await _review(request, staff, service, found, values, errors, 400)
     except AppError as exc:
-        return _entry(request, staff, code, exc.message, exc.status_code)
+        return _refused(request, staff, code, exc)
     return redirect(
         request, PAGE, flash=f"{device.name} is approved and active. The device signs in by itself."
     )
