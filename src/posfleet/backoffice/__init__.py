@@ -10,13 +10,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse
 
-from posfleet.backoffice import devices, signin
+from posfleet.backoffice import devices, pairing, signin
 from posfleet.backoffice.web import HERE, PREFIX, add_nav
 
 
 def install(app: FastAPI) -> None:
     app.include_router(signin.router)
     app.include_router(devices.router)
+    app.include_router(pairing.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="backoffice-static")
 
     @app.get("/", include_in_schema=False)

@@ -3,11 +3,13 @@ lifecycle actions.  Each view parses its form, calls the device services, render
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import segno
 from fastapi import Form, Path, Query, Request
 from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from posfleet.backoffice.web import (
@@ -20,13 +22,15 @@ from posfleet.backoffice.web import (
     redirect,
     render,
 )
+from posfleet.delivery.service import DeliveryService
 from posfleet.devices.search import DeviceQuery, DeviceSearchService
 from posfleet.devices.service import DeviceChanges, DeviceService
 from posfleet.errors import ValidationFailed
 from posfleet.http import DbSession, ReadSession, RuntimeDep
 from posfleet.kit.pagination import PageRequest
 from posfleet.models.base import UID_PATTERN
-from posfleet.models.enums import AppCode, DeviceStatus
+from posfleet.models.enums import AppCode, DeliveryChannel, DeviceStatus
+from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
 
 router = page_router()
@@ -44,7 +48,7 @@ DeviceUid = Annotated[str, Path(pattern=UID_PATTERN, max_length=64)]
 Text = Annotated[str, Query(max_length=200)]
 
 
-def _link_card(code: str, device_uid: str) -> Markup:
+def link_card(code: str, device_uid: str) -> Markup:
     # The QR code holds only the link code: what a device's camera would type in.
     svg = segno.make(code, error="m").svg_inline(scale=4, title=f"Link code of {device_uid}")
     return Markup(svg)  # noqa: S704  (segno writes the SVG; the code is [A-Z0-9-])
@@ -190,7 +194,7 @@ async def create_device(
                 {
                     "details": details,
                     "code": code,
-                    "qr": _link_card(code, device.uid),
+                    "qr": link_card(code, device.uid),
                     "created": True,
                 },
                 staff=staff,
@@ -210,10 +214,25 @@ async def device_detail(
     runtime: RuntimeDep,
 ) -> Response:
     staff.require_device_management()
+    return await detail_page(request, staff, db, runtime, device_uid)
+
+
+async def detail_page(
+    request: Request,
+    staff: Staff,
+    db: AsyncSession,
+    runtime: Runtime,
+    device_uid: str,
+    *,
+    pairing: Mapping[str, object] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The device page; ``pairing`` refills the pairing form with its values and errors."""
     service = DeviceService(db, runtime)
     device = await service.get(staff.tenant.id, device_uid)
     details = await service.details(device)
     timeline = await service.audit_trail(staff.tenant.id, device.uid)
+    deliveries = await DeliveryService(db, runtime).of_device(staff.tenant.id, device.id)
     linked = next((e.created_at for e in timeline if e.action.startswith("activated")), None)
     return render(
         request,
@@ -224,8 +243,12 @@ async def device_detail(
             "online": service.is_online(device),
             "timeline": timeline,
             "linked_at": linked,
+            "deliveries": deliveries,
+            "channels": list(DeliveryChannel),
+            "pairing": pairing or {"values": {}, "errors": {}},
         },
         staff=staff,
+        status_code=status_code,
     )
 
 
@@ -366,7 +389,7 @@ async def reset_device(
     return render(
         request,
         "devices/link_code.html",
-        {"details": details, "code": code, "qr": _link_card(code, device.uid), "created": False},
+        {"details": details, "code": code, "qr": link_card(code, device.uid), "created": False},
         staff=staff,
     )
 
