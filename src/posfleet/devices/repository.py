@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.kit.origin import client_address
 from posfleet.models import (
     AuditEvent,
     Device,
@@ -120,6 +121,9 @@ class DeviceRepository:
     def audit(
         self, tenant_id: int, device_uid: str, actor: str, action: str, **detail: object
     ) -> None:
+        address = client_address(self.session)
+        if address is not None:
+            detail["address"] = address
         self.session.add(
             AuditEvent(
                 tenant_id=tenant_id,

@@ -83,6 +83,7 @@ async def test_a_device_created_on_the_page_links_with_the_code_shown_and_is_blo
     await expect(timeline.nth(0)).to_contain_text("unblocked")
     await expect(timeline.nth(1)).to_contain_text("blocked")
     await expect(timeline.nth(1)).to_contain_text(office.admin.user_code)
+    await expect(timeline.nth(1)).to_contain_text("127.0.0.1")
     await expect(timeline.nth(2)).to_contain_text("activated")
     await expect(timeline.nth(3)).to_contain_text("created")
 
