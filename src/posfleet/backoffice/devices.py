@@ -50,7 +50,9 @@ Text = Annotated[str, Query(max_length=200)]
 
 def link_card(code: str, device_uid: str) -> Markup:
     # The QR code holds only the link code: what a device's camera would type in.
-    svg = segno.make(code, error="m").svg_inline(scale=4, title=f"Link code of {device_uid}")
+    svg = segno.make(code, error="m").svg_inline(
+        scale=4, omitsize=True, title=f"Link code of {device_uid}"
+    )
     return Markup(svg)  # noqa: S704  (segno writes the SVG; the code is [A-Z0-9-])
 
 
