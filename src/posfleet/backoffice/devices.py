@@ -31,7 +31,8 @@ from posfleet.kit.pagination import PageRequest
 from posfleet.models.base import UID_PATTERN
 from posfleet.models.enums import AppCode, DeliveryChannel, DeviceStatus
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.setting_definitions import SettingDefinitionService
+from posfleet.tenants.stores import StoreService
 
 router = page_router()
 
@@ -111,7 +112,7 @@ async def device_list(
     result = await DeviceSearchService(db).page(
         staff.tenant.id, query, paging, store_uid=store.strip() or None
     )
-    stores = await TenantService(db).list_stores(staff.tenant)
+    stores = await StoreService(db).list_stores(staff.tenant.id)
     last_page = max(1, -(-result.total_count // PAGE_SIZE))
     filters = {
         "q": q,
@@ -138,12 +139,12 @@ async def device_list(
 
 
 async def _form_context(db: DbSession | ReadSession, staff: Staff) -> dict[str, object]:
-    tenants = TenantService(db)
+    stores = StoreService(db)
     return {
-        "stores": await tenants.list_stores(staff.tenant),
-        "tills": await tenants.list_tills(staff.tenant),
-        "printers": await tenants.list_printers(staff.tenant),
-        "definitions": await tenants.list_setting_definitions(staff.tenant),
+        "stores": await stores.list_stores(staff.tenant.id),
+        "tills": await stores.list_tills(staff.tenant.id),
+        "printers": await stores.list_printers(staff.tenant.id),
+        "definitions": await SettingDefinitionService(db).list_setting_definitions(staff.tenant.id),
         "apps": list(AppCode),
     }
 

@@ -19,6 +19,8 @@ from posfleet.models import (
     LinkCode,
     PairingCode,
     Printer,
+    Store,
+    Till,
 )
 from posfleet.models.enums import CodeState
 
@@ -144,3 +146,18 @@ class DeviceRepository:
             .limit(limit)
         )
         return list(rows)
+
+    async def overview(
+        self, tenant_id: int, store_id: int | None = None
+    ) -> Sequence[tuple[Device, str | None, int | None]]:
+        """The tenant's devices with their store's name and till's number, for listings."""
+        query = (
+            select(Device, Store.name, Till.number)
+            .outerjoin(Store, Store.id == Device.store_id)
+            .outerjoin(Till, Till.id == Device.till_id)
+            .where(Device.tenant_id == tenant_id)
+        )
+        if store_id is not None:
+            query = query.where(Device.store_id == store_id)
+        result = await self.session.execute(query.order_by(Store.name, Till.number, Device.name))
+        return [(device, store, till) for device, store, till in result.all()]

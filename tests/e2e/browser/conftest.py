@@ -25,9 +25,9 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from posfleet.config import Environment, Settings
 from posfleet.models import Store, Tenant, TenantUser, Till
-from posfleet.models.enums import AccountType, PaymentCode
+from posfleet.models.enums import AccountType
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.payments import PaymentCatalogService
 from tests import factories
 from tests.commerce.conftest import GATEWAY_SECRET
 from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
@@ -163,9 +163,7 @@ async def make_office(live: Live, name: str = "Test Retail AS") -> Office:
         store = await factories.store(session, tenant, name="Main Street")
         till = await factories.till(session, store)
         # A device in a store without a zero-amount method is refused GET /v2/device (409).
-        await TenantService(session).create_payment_method(
-            store, code=PaymentCode.CASH, name="Cash", is_zero_amount=True, position=1
-        )
+        await PaymentCatalogService(session).add_defaults(tenant.id, store)
         admin = await factories.user(
             session, tenant, stores=[store], password=PASSWORD, permissions=["TENANT.ADMIN"]
         )
