@@ -248,7 +248,7 @@ async def detail_page(
             "linked_at": linked,
             "deliveries": deliveries,
             "channels": list(DeliveryChannel),
-            "pairing": pairing or {"values": {}, "errors": {}},
+            "pairing": pairing or {"given": {}, "errors": {}},
         },
         staff=staff,
         status_code=status_code,

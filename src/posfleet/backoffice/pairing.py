@@ -80,7 +80,7 @@ async def send_pairing_code(
         db,
         runtime,
         device_uid,
-        pairing={"values": values, "errors": errors},
+        pairing={"given": values, "errors": errors},
         status_code=400,
     )
 

@@ -30,6 +30,7 @@ from posfleet.models import Tenant, TenantUser
 from posfleet.runtime import Runtime
 from posfleet.tokens.principal import Principal
 from posfleet.tokens.service import TokenService
+from posfleet.users.service import is_tenant_admin
 
 HERE = Path(__file__).parent
 PREFIX = "/backoffice"
@@ -52,7 +53,8 @@ NAV: list[NavEntry] = []
 
 def add_nav(label: str, href: str, order: int) -> None:
     """Show ``label`` in the navigation of every signed-in page.  Taken orders: Devices 10,
-    Approve a device 20 (the device-flow verification page), Pairing codes 30."""
+    Approve a device 20 (the device-flow verification page), Pairing codes 30 (reserved),
+    API access 40, Users 50."""
     NAV.append(NavEntry(label, href, order))
     NAV.sort(key=lambda entry: entry.order)
 
@@ -82,6 +84,11 @@ class Staff:
     @property
     def actor(self) -> str:
         return self.principal.actor
+
+    def require_tenant_admin(self) -> None:
+        """Keys, tokens and users are the tenant administrator's (TENANT.ADMIN)."""
+        if not is_tenant_admin(self.user):
+            raise Forbidden("Only a tenant administrator (TENANT.ADMIN) may do this")
 
     def require_device_management(self) -> None:
         """The same rule the device API applies: TENANT.ADMIN or the DEVICE permission."""

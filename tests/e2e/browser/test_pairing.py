@@ -46,6 +46,9 @@ async def test_a_pairing_code_sent_by_email_arrives_at_the_smtp_server(
     await expect(page.locator("#destination-error")).to_contain_text(
         "The destination is not a valid email address"
     )
+    await expect(page.get_by_label("Email address or mobile number")).to_have_value(
+        "not an address"
+    )
     address = f"kari.{uuid.uuid4().hex[:8]}@example.com"
     await _send(page, "EMAIL", address)
     await expect(page.get_by_role("status")).to_contain_text("A pairing code was sent by email")
