@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse
 
-from posfleet.backoffice import access, devices, pairing, signin
+from posfleet.backoffice import access, devices, pairing, signin, users
 from posfleet.backoffice.web import HERE, PREFIX, add_nav
 
 
@@ -19,6 +19,7 @@ def install(app: FastAPI) -> None:
     app.include_router(devices.router)
     app.include_router(pairing.router)
     app.include_router(access.router)
+    app.include_router(users.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="backoffice-static")
 
     @app.get("/", include_in_schema=False)
@@ -28,5 +29,6 @@ def install(app: FastAPI) -> None:
 
 add_nav("Devices", f"{PREFIX}/devices", 10)
 add_nav("API access", f"{PREFIX}/access", 40)
+add_nav("Users", f"{PREFIX}/users", 50)
 
 __all__ = ["install"]
