@@ -62,7 +62,10 @@ async def shoot(base: str, manifest: dict) -> None:
         await save("device")
 
         await page.goto(base + f"/backoffice/devices/{flow['readyDevice']['deviceUid']}")
-        await page.get_by_role("heading", name="Pairing code").wait_for()
+        await page.get_by_label("Send by").select_option("SMS")
+        await page.get_by_label("Email address or mobile number").fill("+47 912 34 567")
+        await page.get_by_role("button", name="Send a pairing code").click()
+        await page.locator("#deliveries").wait_for()
         await save("pairing")
 
         await page.goto(base + f"/backoffice/devices/{flow['readyDevice']['deviceUid']}/edit")
@@ -74,6 +77,11 @@ async def shoot(base: str, manifest: dict) -> None:
         await page.get_by_role("button", name="Create device").click()
         await page.locator("#link-card").wait_for()
         await save("link-card")
+
+        await page.goto(base + "/backoffice/users")
+        await save("users")
+        await page.goto(base + "/backoffice/stores")
+        await save("stores")
 
         tablet = await browser.new_context(viewport={"width": 768, "height": 1024})
         tablet_page = await tablet.new_page()
