@@ -298,10 +298,12 @@ async def edit_device(
     name = str(form.get("name", ""))
     app = str(form.get("app", ""))
     printers = [str(uid) for uid in form.getlist("printers")]
+    # A blank field leaves its setting alone, as a PUT that does not name it (a value cannot be
+    # removed, and "" is not a number, a boolean or an allowed value).
     settings = [
         (str(key).removeprefix("setting:"), str(value))
         for key, value in form.multi_items()
-        if str(key).startswith("setting:")
+        if str(key).startswith("setting:") and str(value).strip()
     ]
     store = str(form.get("store", ""))
     till = str(form.get("till", ""))

@@ -186,6 +186,15 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     )
 
 
+# No other site may frame a page (clickjacking a Block or Delete button), and page URLs, which
+# carry search terms, are not sent to other sites.
+_PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
+
+
 class PageRoute(APIRoute):
     """A back-office page: session cookie in and out, errors as pages, never as JSON."""
 
@@ -209,6 +218,7 @@ class PageRoute(APIRoute):
             except RequestValidationError as exc:
                 response = _error_page(request, 400, _plain(exc))
             cookies.save(response, request, state, settings)
+            response.headers.update(_PAGE_HEADERS)
             return response
 
         return page

@@ -9,6 +9,10 @@ from playwright.async_api import Page, expect
 
 from posfleet.devices.service import DeviceService
 from posfleet.models.enums import AppCode
+from posfleet.tenants.setting_definitions import (
+    SettingDefinitionFields,
+    SettingDefinitionService,
+)
 from tests import factories
 from tests.e2e.browser.conftest import PASSWORD, Live, Office, make_office, sign_in
 
@@ -127,7 +131,19 @@ async def test_reset_gives_a_new_code_that_links_and_delete_asks_first(
 async def test_an_edit_is_checked_as_put_checks_it_and_errors_show_beside_the_field(
     page: Page, live: Live, office: Office
 ) -> None:
-    """An empty name is refused beside the field; a valid edit is saved and shown."""
+    """An empty name and a setting of the wrong type are refused beside their fields; a blank
+    optional setting is left alone; a valid edit is saved and shown."""
+    async with live.runtime.sessionmaker() as session:
+        definitions = SettingDefinitionService(session)
+        await definitions.define_setting(
+            office.tenant.id,
+            SettingDefinitionFields(key="receipt.copies", name="Receipt copies", type="INTEGER"),
+        )
+        await definitions.define_setting(
+            office.tenant.id,
+            SettingDefinitionFields(key="brightness", name="Brightness", type="DECIMAL"),
+        )
+        await session.commit()
     await sign_in(page, live, office.admin)
     await _create(page, live, "Kiosk")
     await page.get_by_role("link", name="Go to the device").click()
@@ -137,10 +153,17 @@ async def test_an_edit_is_checked_as_put_checks_it_and_errors_show_beside_the_fi
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#name-error")).to_have_text("Name: must not be empty")
     await page.get_by_label("Name").fill("Kiosk by the door")
+    await page.get_by_label("Receipt copies").fill("two")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#settings-receipt\\.copies-error")).to_have_text(
+        "Receipt copies: must be a whole number"
+    )
+    await page.get_by_label("Receipt copies").fill("2")
     await page.get_by_label("Store").select_option(label="Main Street")
     await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_text("The device was saved.")).to_be_visible()
     await expect(page.get_by_role("heading", name="Kiosk by the door")).to_be_visible()
+    await expect(page.get_by_text("Receipt copies: 2")).to_be_visible()
     await expect(page.locator("#audit-timeline tbody tr").first).to_contain_text("updated")
 
 
