@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse
 
-from posfleet.backoffice import access, devices, pairing, signin, stores, users
+from posfleet.backoffice import access, configuration, devices, pairing, signin, stores, users
 from posfleet.backoffice.web import HERE, PREFIX, add_nav
 
 
@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
     app.include_router(access.router)
     app.include_router(users.router)
     app.include_router(stores.router)
+    app.include_router(configuration.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="backoffice-static")
 
     @app.get("/", include_in_schema=False)
@@ -32,5 +33,6 @@ add_nav("Devices", f"{PREFIX}/devices", 10)
 add_nav("API access", f"{PREFIX}/access", 40)
 add_nav("Users", f"{PREFIX}/users", 50)
 add_nav("Stores", f"{PREFIX}/stores", 60)
+add_nav("Configuration", f"{PREFIX}/configuration", 70)
 
 __all__ = ["install"]

@@ -5,13 +5,13 @@ them); only a tenant administrator gets here."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Path, Request
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from posfleet.backoffice.forms import checked
 from posfleet.backoffice.web import (
     PREFIX,
     CsrfChecked,
@@ -26,7 +26,6 @@ from posfleet.errors import AppError, ValidationFailed
 from posfleet.http import DbSession, ReadSession
 from posfleet.models.base import UID_PATTERN
 from posfleet.models.enums import PrinterType
-from posfleet.tenants.fields import Fields
 from posfleet.tenants.payments import PaymentCatalogService
 from posfleet.tenants.stores import PrinterFields, StoreFields, StoreService, TillFields
 
@@ -34,7 +33,6 @@ router = page_router()
 
 STORES = f"{PREFIX}/stores"
 StoreUid = Annotated[str, Path(pattern=UID_PATTERN, max_length=64)]
-F = TypeVar("F", bound=Fields)
 
 
 async def _page(
@@ -64,17 +62,6 @@ async def _page(
         "forms": forms or {},
     }
     return render(request, "stores.html", context, staff=staff, status_code=status_code)
-
-
-def _fields(model: type[F], values: Mapping[str, str]) -> F:
-    """The form's values as the service's field model; problems as ValidationFailed."""
-    try:
-        return model.model_validate(dict(values))
-    except ValidationError as exc:
-        errors = {
-            str(error["loc"][0]) if error["loc"] else "form": error["msg"] for error in exc.errors()
-        }
-        raise ValidationFailed("Correct the fields marked below.", errors=errors) from None
 
 
 async def _create(
@@ -114,7 +101,7 @@ async def create_store(
     values = {k: str(form.get(k, "")) for k in ("name", "address", "postal_code", "city")}
 
     async def work() -> None:
-        await StoreService(db).create_store(staff.tenant.id, _fields(StoreFields, values))
+        await StoreService(db).create_store(staff.tenant.id, checked(StoreFields, values))
 
     name = values["name"].strip()
     return await _create(request, staff, db, "store", values, work, f"Store {name} created.")
@@ -133,7 +120,7 @@ async def create_till(
     async def work() -> None:
         if not values["number"].strip():
             raise ValidationFailed("", errors={"number": "Give the till a number."})
-        await stores.create_till(staff.tenant.id, store.uid, _fields(TillFields, values))
+        await stores.create_till(staff.tenant.id, store.uid, checked(TillFields, values))
 
     return await _create(
         request, staff, db, f"till-{store.uid}", values, work, f"Till added to {store.name}."
@@ -150,7 +137,7 @@ async def create_printer(
     stores = StoreService(db)
 
     async def work() -> None:
-        fields = _fields(PrinterFields, {"name": values["name"], "type": values["type"]})
+        fields = checked(PrinterFields, {"name": values["name"], "type": values["type"]})
         await stores.create_printer(staff.tenant.id, fields, store_uid=values["store"] or None)
 
     return await _create(
