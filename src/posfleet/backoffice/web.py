@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from posfleet.auth.service import BACK_OFFICE_ACCOUNTS
 from posfleet.backoffice import session as cookies
 from posfleet.backoffice.session import BackOfficeSession
 from posfleet.errors import AppError, Forbidden, Unauthorized
@@ -116,8 +117,14 @@ async def _staff(request: Request, db: AsyncSession, runtime: Runtime) -> Staff:
         state.sign_out()
         state.flash = "Your session has ended. Sign in again."
         raise SignInRequired from None
-    assert principal.user is not None  # an authToken always names its user
-    return Staff(principal, principal.user, principal.tenant)
+    user = principal.user
+    assert user is not None  # an authToken always names its user
+    if user.account_type not in BACK_OFFICE_ACCOUNTS:
+        # The account was made a store-only (or integration) one after it signed in.
+        state.sign_out()
+        state.flash = "Your account may no longer use the back office."
+        raise SignInRequired
+    return Staff(principal, user, principal.tenant)
 
 
 async def signed_in(request: Request, db: DbSession, runtime: RuntimeDep) -> Staff:
