@@ -13,10 +13,13 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.apps.service import AppFields, AppRegistryService
 from posfleet.db import session_scope
+from posfleet.devices.search import DeviceSearchService
 from posfleet.models.enums import AccountType, AppCode, PaymentTerminal
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.service import TenantFields, TenantService
+from posfleet.tenants.stores import StoreFields, StoreService, TillFields
 from posfleet.users.service import TENANT_ADMIN, UserService
 
 T = TypeVar("T")
@@ -76,13 +79,15 @@ def tenant_create(
 
     async def work(session: AsyncSession) -> str:
         tenant = await TenantService(session).create_tenant(
-            name=name,
+            TenantFields(
+                name=name,
+                country_code=country.upper(),
+                currency_code=currency.upper(),
+                language_code=language.lower(),
+                timezone=timezone,
+                vat_number=vat_number,
+            ),
             uid=uid,
-            country_code=country.upper(),
-            currency_code=currency.upper(),
-            language_code=language.lower(),
-            timezone=timezone,
-            vat_number=vat_number,
         )
         return tenant.uid
 
@@ -116,16 +121,18 @@ def store_create(
     """Create a store of a tenant."""
 
     async def work(session: AsyncSession) -> str:
-        tenants = TenantService(session)
-        store = await tenants.create_store(
-            await tenants.get_tenant(tenant_uid),
-            name=name,
+        tenant = await TenantService(session).get_tenant(tenant_uid)
+        store = await StoreService(session).create_store(
+            tenant.id,
+            StoreFields(
+                name=name,
+                address=address,
+                postal_code=postal_code,
+                city=city,
+                email=email,
+                phone=phone,
+            ),
             uid=uid,
-            address=address,
-            postal_code=postal_code,
-            city=city,
-            email=email,
-            phone=phone,
         )
         return store.uid
 
@@ -146,14 +153,12 @@ def till_create(
     """Create a till in a store."""
 
     async def work(session: AsyncSession) -> str:
-        tenants = TenantService(session)
-        tenant = await tenants.get_tenant(tenant_uid)
-        till = await tenants.create_till(
-            await tenants.get_store(tenant, store_uid),
-            number=number,
-            name=name,
+        tenant = await TenantService(session).get_tenant(tenant_uid)
+        till = await StoreService(session).create_till(
+            tenant.id,
+            store_uid,
+            TillFields(number=number, name=name, payment_terminal=payment_terminal),
             uid=uid,
-            payment_terminal=payment_terminal,
         )
         return till.uid
 
@@ -189,9 +194,8 @@ def user_create(
         permissions.append(TENANT_ADMIN)
 
     async def work(session: AsyncSession) -> str:
-        tenants = TenantService(session)
-        tenant = await tenants.get_tenant(tenant_uid)
-        stores = [await tenants.get_store(tenant, s) for s in store or []]
+        tenant = await TenantService(session).get_tenant(tenant_uid)
+        stores = [await StoreService(session).get_store(tenant.id, s) for s in store or []]
         user = await UserService(session).create(
             tenant,
             uid=uid,
@@ -221,7 +225,9 @@ def app_register(
     """Register a POS app build; devices of its app code may link with it."""
 
     async def work(session: AsyncSession) -> None:
-        await TenantService(session).register_app(app_id=app_id, name=name, app_code=app_code)
+        await AppRegistryService(session).register_app(
+            app_id, AppFields(name=name, app_code=app_code)
+        )
 
     in_unit_of_work(work)
     typer.echo(f"Registered app {app_id} as {app_code}")
@@ -234,7 +240,7 @@ def app_list() -> None:
     async def work(session: AsyncSession) -> list[tuple[object, ...]]:
         return [
             (a.app_id, a.app_code, a.name, "yes" if a.is_active else "no")
-            for a in await TenantService(session).list_apps()
+            for a in await AppRegistryService(session).list_apps()
         ]
 
     typer.echo(table(["APP ID", "APP CODE", "NAME", "ACTIVE"], in_unit_of_work(work)))
@@ -249,8 +255,8 @@ def client_create(
     """Allow a client to use the device authorization flow."""
 
     async def work(session: AsyncSession) -> None:
-        await TenantService(session).create_device_flow_client(
-            client_id=client_id, name=name, app_code=app_code
+        await AppRegistryService(session).create_device_flow_client(
+            client_id, AppFields(name=name, app_code=app_code)
         )
 
     in_unit_of_work(work)
@@ -265,9 +271,7 @@ def devices_list(
     """Show the tenant's devices as a table."""
 
     async def work(session: AsyncSession) -> list[tuple[object, ...]]:
-        tenants = TenantService(session)
-        tenant = await tenants.get_tenant(tenant_uid)
-        where = await tenants.get_store(tenant, store) if store else None
+        tenant = await TenantService(session).get_tenant(tenant_uid)
         return [
             (
                 d.uid,
@@ -278,7 +282,7 @@ def devices_list(
                 till or "-",
                 d.last_activity_at.strftime("%Y-%m-%d %H:%M") if d.last_activity_at else "-",
             )
-            for d, store_name, till in await tenants.device_overview(tenant, where)
+            for d, store_name, till in await DeviceSearchService(session).overview(tenant.id, store)
         ]
 
     rows = in_unit_of_work(work)

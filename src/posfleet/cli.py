@@ -59,10 +59,19 @@ def run_async(work: Callable[[Runtime], Awaitable[T]], settings: Settings | None
         return asyncio.run(main())
     except AppError as exc:
         raise fail(exc.message) from None
+    except ValidationError as exc:
+        raise fail(describe_invalid(exc)) from None
     except SQLAlchemyError as exc:
         raise fail(
             f"database: {str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}"
         ) from None
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """A pydantic error as one line: ``field: why; field: why``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 async def current_revision(runtime: Runtime) -> str | None:

@@ -11,10 +11,10 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.apps.service import AppFields, AppRegistryService
 from posfleet.kit.clock import utcnow
 from posfleet.models import DeviceFlowClient, DeviceGrant
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
 from posfleet.tokens.service import TokenService
 from tests.conftest import unique
 from tests.flow.device.support import World, bearer, world
@@ -30,8 +30,8 @@ class FlowWorld:
 async def flow_world(session: AsyncSession, runtime: Runtime) -> FlowWorld:
     w = await world(session, runtime)
     w.full_user.permissions = ["TENANT.ADMIN"]  # to see the device in the admin lists too
-    client = await TenantService(session).create_device_flow_client(
-        client_id=unique("pos"), name="Legacy POS"
+    client = await AppRegistryService(session).create_device_flow_client(
+        unique("pos"), AppFields(name="Legacy POS")
     )
     token, _ = TokenService(session, runtime).auth_token(w.full_user, w.tenant)
     await session.commit()

@@ -8,13 +8,13 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.apps.service import AppFields, AppRegistryService
 from posfleet.devices.service import DeviceService
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import CODE_ALPHABET, normalize_code
 from posfleet.models import Device, DeviceGrant
 from posfleet.models.enums import AccountType, DeviceStatus, GrantState
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
 from posfleet.tokens.service import TokenService
 from tests import factories
 from tests.deviceflow.support import (
@@ -325,8 +325,8 @@ async def test_the_device_code_is_no_longer_pending_once_decided_by_the_client_i
     fw = await flow_world(session, runtime)
     registered = await register(client, fw)
     async with runtime.sessionmaker() as s:
-        await TenantService(s).create_device_flow_client(
-            client_id=fw.client.client_id + "x", name="x"
+        await AppRegistryService(s).create_device_flow_client(
+            fw.client.client_id + "x", AppFields(name="x")
         )
         await s.commit()
     assert (await authorize(client, fw, registered["deviceCode"])).status_code == 200

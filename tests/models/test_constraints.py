@@ -35,6 +35,7 @@ from posfleet.models import (
 )
 from posfleet.models.enums import CodeState, PaymentCode
 from posfleet.tenants.service import TenantService
+from posfleet.tenants.stores import StoreService
 from tests import factories
 from tests.conftest import unique
 
@@ -204,7 +205,7 @@ async def test_deleting_a_tenant_removes_everything_it_owns_and_nothing_else(
 ) -> None:
     doomed = await _a_tenant_with_everything(session)
     kept = await _a_tenant_with_everything(session)
-    await TenantService(session).delete_tenant(doomed["tenant"])
+    await TenantService(session).delete_tenant(doomed["tenant"].id)
     for model in OWNED_BY_TENANT:
         assert await count(session, model, model.tenant_id == doomed["tenant"].id) == 0, model
         assert await count(session, model, model.tenant_id == kept["tenant"].id) >= 1, model
@@ -216,7 +217,7 @@ async def test_deleting_a_store_unplaces_its_devices_and_removes_its_tills(
     session: AsyncSession,
 ) -> None:
     world = await _a_tenant_with_everything(session)
-    await TenantService(session).delete_store(world["store"])
+    await StoreService(session).delete_store(world["tenant"].id, world["store"].uid)
     device = await reload(session, Device, world["device"].id)
     assert device is not None
     assert (device.store_id, device.till_id) == (None, None)

@@ -70,8 +70,16 @@ class ApiKeyService:
         tenant = await self._tenant(tenant_uid)
         return await self.repository.of_tenant(tenant.id)
 
-    async def revoke(self, uid: str) -> ApiKey:
+    async def revoke(self, uid: str, tenant_uid: str | None = None) -> ApiKey:
+        """Revoke key ``uid``; with ``tenant_uid``, only a key of that tenant (another tenant's
+        key is as unknown as a missing one)."""
         key = await self.repository.get_by_uid(uid)
+        if (
+            key is not None
+            and tenant_uid is not None
+            and key.tenant_id != (await self._tenant(tenant_uid)).id
+        ):
+            key = None
         if key is None:
             raise NotFound(f"No API key {uid}")
         if key.revoked_at is None:

@@ -10,13 +10,27 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse
 
-from posfleet.backoffice import deviceflow, devices, signin
+from posfleet.backoffice import (
+    access,
+    configuration,
+    deviceflow,
+    devices,
+    pairing,
+    signin,
+    stores,
+    users,
+)
 from posfleet.backoffice.web import HERE, PREFIX, add_nav
 
 
 def install(app: FastAPI) -> None:
     app.include_router(signin.router)
     app.include_router(devices.router)
+    app.include_router(pairing.router)
+    app.include_router(access.router)
+    app.include_router(users.router)
+    app.include_router(stores.router)
+    app.include_router(configuration.router)
     app.include_router(deviceflow.router)
     app.include_router(deviceflow.short_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="backoffice-static")
@@ -27,5 +41,9 @@ def install(app: FastAPI) -> None:
 
 
 add_nav("Devices", f"{PREFIX}/devices", 10)
+add_nav("API access", f"{PREFIX}/access", 40)
+add_nav("Users", f"{PREFIX}/users", 50)
+add_nav("Stores", f"{PREFIX}/stores", 60)
+add_nav("Configuration", f"{PREFIX}/configuration", 70)
 
 __all__ = ["install"]

@@ -3,11 +3,13 @@ lifecycle actions.  Each view parses its form, calls the device services, render
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import segno
 from fastapi import Form, Path, Query, Request
 from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from posfleet.backoffice.web import (
@@ -20,14 +22,17 @@ from posfleet.backoffice.web import (
     redirect,
     render,
 )
+from posfleet.delivery.service import DeliveryService
 from posfleet.devices.search import DeviceQuery, DeviceSearchService
 from posfleet.devices.service import DeviceChanges, DeviceService
 from posfleet.errors import ValidationFailed
 from posfleet.http import DbSession, ReadSession, RuntimeDep
 from posfleet.kit.pagination import PageRequest
 from posfleet.models.base import UID_PATTERN
-from posfleet.models.enums import AppCode, DeviceStatus
-from posfleet.tenants.service import TenantService
+from posfleet.models.enums import AppCode, DeliveryChannel, DeviceStatus
+from posfleet.runtime import Runtime
+from posfleet.tenants.setting_definitions import SettingDefinitionService
+from posfleet.tenants.stores import StoreService
 
 router = page_router()
 
@@ -44,9 +49,11 @@ DeviceUid = Annotated[str, Path(pattern=UID_PATTERN, max_length=64)]
 Text = Annotated[str, Query(max_length=200)]
 
 
-def _link_card(code: str, device_uid: str) -> Markup:
+def link_card(code: str, device_uid: str) -> Markup:
     # The QR code holds only the link code: what a device's camera would type in.
-    svg = segno.make(code, error="m").svg_inline(scale=4, title=f"Link code of {device_uid}")
+    svg = segno.make(code, error="m").svg_inline(
+        scale=4, omitsize=True, title=f"Link code of {device_uid}"
+    )
     return Markup(svg)  # noqa: S704  (segno writes the SVG; the code is [A-Z0-9-])
 
 
@@ -105,7 +112,7 @@ async def device_list(
     result = await DeviceSearchService(db).page(
         staff.tenant.id, query, paging, store_uid=store.strip() or None
     )
-    stores = await TenantService(db).list_stores(staff.tenant)
+    stores = await StoreService(db).list_stores(staff.tenant.id)
     last_page = max(1, -(-result.total_count // PAGE_SIZE))
     filters = {
         "q": q,
@@ -132,12 +139,12 @@ async def device_list(
 
 
 async def _form_context(db: DbSession | ReadSession, staff: Staff) -> dict[str, object]:
-    tenants = TenantService(db)
+    stores = StoreService(db)
     return {
-        "stores": await tenants.list_stores(staff.tenant),
-        "tills": await tenants.list_tills(staff.tenant),
-        "printers": await tenants.list_printers(staff.tenant),
-        "definitions": await tenants.list_setting_definitions(staff.tenant),
+        "stores": await stores.list_stores(staff.tenant.id),
+        "tills": await stores.list_tills(staff.tenant.id),
+        "printers": await stores.list_printers(staff.tenant.id),
+        "definitions": await SettingDefinitionService(db).list_setting_definitions(staff.tenant.id),
         "apps": list(AppCode),
     }
 
@@ -190,7 +197,7 @@ async def create_device(
                 {
                     "details": details,
                     "code": code,
-                    "qr": _link_card(code, device.uid),
+                    "qr": link_card(code, device.uid),
                     "created": True,
                 },
                 staff=staff,
@@ -210,10 +217,25 @@ async def device_detail(
     runtime: RuntimeDep,
 ) -> Response:
     staff.require_device_management()
+    return await detail_page(request, staff, db, runtime, device_uid)
+
+
+async def detail_page(
+    request: Request,
+    staff: Staff,
+    db: AsyncSession,
+    runtime: Runtime,
+    device_uid: str,
+    *,
+    pairing: Mapping[str, object] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The device page; ``pairing`` refills the pairing form with its values and errors."""
     service = DeviceService(db, runtime)
     device = await service.get(staff.tenant.id, device_uid)
     details = await service.details(device)
     timeline = await service.audit_trail(staff.tenant.id, device.uid)
+    deliveries = await DeliveryService(db, runtime).of_device(staff.tenant.id, device.id)
     linked = next((e.created_at for e in timeline if e.action.startswith("activated")), None)
     return render(
         request,
@@ -224,8 +246,12 @@ async def device_detail(
             "online": service.is_online(device),
             "timeline": timeline,
             "linked_at": linked,
+            "deliveries": deliveries,
+            "channels": list(DeliveryChannel),
+            "pairing": pairing or {"given": {}, "errors": {}},
         },
         staff=staff,
+        status_code=status_code,
     )
 
 
@@ -272,10 +298,12 @@ async def edit_device(
     name = str(form.get("name", ""))
     app = str(form.get("app", ""))
     printers = [str(uid) for uid in form.getlist("printers")]
+    # A blank field leaves its setting alone, as a PUT that does not name it (a value cannot be
+    # removed, and "" is not a number, a boolean or an allowed value).
     settings = [
         (str(key).removeprefix("setting:"), str(value))
         for key, value in form.multi_items()
-        if str(key).startswith("setting:")
+        if str(key).startswith("setting:") and str(value).strip()
     ]
     store = str(form.get("store", ""))
     till = str(form.get("till", ""))
@@ -366,7 +394,7 @@ async def reset_device(
     return render(
         request,
         "devices/link_code.html",
-        {"details": details, "code": code, "qr": _link_card(code, device.uid), "created": False},
+        {"details": details, "code": code, "qr": link_card(code, device.uid), "created": False},
         staff=staff,
     )
 

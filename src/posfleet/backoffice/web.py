@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from posfleet.auth.service import BACK_OFFICE_ACCOUNTS
 from posfleet.backoffice import session as cookies
 from posfleet.backoffice.session import BackOfficeSession
 from posfleet.errors import AppError, Forbidden, Unauthorized
@@ -30,6 +31,7 @@ from posfleet.models import Tenant, TenantUser
 from posfleet.runtime import Runtime
 from posfleet.tokens.principal import Principal
 from posfleet.tokens.service import TokenService
+from posfleet.users.service import is_tenant_admin
 
 HERE = Path(__file__).parent
 PREFIX = "/backoffice"
@@ -52,7 +54,8 @@ NAV: list[NavEntry] = []
 
 def add_nav(label: str, href: str, order: int) -> None:
     """Show ``label`` in the navigation of every signed-in page.  Taken orders: Devices 10,
-    Approve a device 20 (the device-flow verification page), Pairing codes 30."""
+    Approve a device 20 (the device-flow verification page), Pairing codes 30 (reserved),
+    API access 40, Users 50, Stores 60, Configuration 70."""
     NAV.append(NavEntry(label, href, order))
     NAV.sort(key=lambda entry: entry.order)
 
@@ -83,6 +86,11 @@ class Staff:
     def actor(self) -> str:
         return self.principal.actor
 
+    def require_tenant_admin(self) -> None:
+        """Keys, tokens and users are the tenant administrator's (TENANT.ADMIN)."""
+        if not is_tenant_admin(self.user):
+            raise Forbidden("Only a tenant administrator (TENANT.ADMIN) may do this")
+
     def require_device_management(self) -> None:
         """The same rule the device API applies: TENANT.ADMIN or the DEVICE permission."""
         if not self.principal.can_manage_devices:
@@ -109,8 +117,14 @@ async def _staff(request: Request, db: AsyncSession, runtime: Runtime) -> Staff:
         state.sign_out()
         state.flash = "Your session has ended. Sign in again."
         raise SignInRequired from None
-    assert principal.user is not None  # an authToken always names its user
-    return Staff(principal, principal.user, principal.tenant)
+    user = principal.user
+    assert user is not None  # an authToken always names its user
+    if user.account_type not in BACK_OFFICE_ACCOUNTS:
+        # The account was made a store-only (or integration) one after it signed in.
+        state.sign_out()
+        state.flash = "Your account may no longer use the back office."
+        raise SignInRequired
+    return Staff(principal, user, principal.tenant)
 
 
 async def signed_in(request: Request, db: DbSession, runtime: RuntimeDep) -> Staff:
@@ -179,6 +193,15 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     )
 
 
+# No other site may frame a page (clickjacking a Block or Delete button), and page URLs, which
+# carry search terms, are not sent to other sites.
+_PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
+
+
 class PageRoute(APIRoute):
     """A back-office page: session cookie in and out, errors as pages, never as JSON."""
 
@@ -202,6 +225,7 @@ class PageRoute(APIRoute):
             except RequestValidationError as exc:
                 response = _error_page(request, 400, _plain(exc))
             cookies.save(response, request, state, settings)
+            response.headers.update(_PAGE_HEADERS)
             return response
 
         return page

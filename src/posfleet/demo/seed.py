@@ -14,14 +14,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.apikeys.service import ApiKeyService
+from posfleet.apps.service import AppFields, AppRegistryService
 from posfleet.demo import data
 from posfleet.devices.service import DeviceService
 from posfleet.errors import NotFound
 from posfleet.models import Device, Store, Tenant, TenantUser
-from posfleet.models.enums import DeviceStatus
+from posfleet.models.enums import DeviceStatus, PrinterType
 from posfleet.pairing.service import PairingService
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.payments import PaymentCatalogService, PaymentMethodFields
+from posfleet.tenants.reasons import DenominationFields, ReasonFields, ReasonService
+from posfleet.tenants.service import TenantFields, TenantService
+from posfleet.tenants.setting_definitions import SettingDefinitionFields, SettingDefinitionService
+from posfleet.tenants.stores import PrinterFields, StoreFields, StoreService, TillFields
 from posfleet.users.service import UserService
 
 Progress = Callable[[str], None]
@@ -31,6 +36,11 @@ class DemoSeeder:
     def __init__(self, session: AsyncSession, runtime: Runtime, progress: Progress) -> None:
         self.runtime = runtime
         self.tenants = TenantService(session)
+        self.stores = StoreService(session)
+        self.payments = PaymentCatalogService(session)
+        self.reasons = ReasonService(session)
+        self.definitions = SettingDefinitionService(session)
+        self.apps = AppRegistryService(session)
         self.users = UserService(session)
         self.devices = DeviceService(session, runtime)
         self.api_keys = ApiKeyService(session, runtime)
@@ -116,14 +126,14 @@ class DemoSeeder:
             (data.CLIENT_APP_ID, "Flow Retail POS (till)", "CLIENT"),
             (data.ASSISTANT_APP_ID, "Flow Retail Assistant (iPad)", "ASSISTANT"),
         ):
-            found = await self.tenants.find_app(app_id)
+            found = await self.apps.find_app(app_id)
             if found is None:
-                await self.tenants.register_app(app_id=app_id, name=name, app_code=code)
+                await self.apps.register_app(app_id, AppFields(name=name, app_code=code))
             self._count(found is None)
-        client = await self.tenants.find_device_flow_client(data.DEVICE_FLOW_CLIENT_ID)
+        client = await self.apps.find_device_flow_client(data.DEVICE_FLOW_CLIENT_ID)
         if client is None:
-            await self.tenants.create_device_flow_client(
-                client_id=data.DEVICE_FLOW_CLIENT_ID, name="Flow Retail POS (legacy pairing)"
+            await self.apps.create_device_flow_client(
+                data.DEVICE_FLOW_CLIENT_ID, AppFields(name="Flow Retail POS (legacy pairing)")
             )
         self._count(client is None)
 
@@ -133,7 +143,8 @@ class DemoSeeder:
         self._count(tenant is None)
         if tenant is None:
             tenant = await self.tenants.create_tenant(
-                uid=spec.uid, name=spec.name, vat_number=spec.vat_number, **spec.details
+                TenantFields(name=spec.name, vat_number=spec.vat_number, **spec.details),
+                uid=spec.uid,
             )
         await self._catalogue(tenant)
         stores = {}
@@ -150,38 +161,42 @@ class DemoSeeder:
 
     async def _catalogue(self, tenant: Tenant) -> None:
         for kind, code, description in data.REASONS:
-            found = await self.tenants.find_reason(tenant, kind, code)
+            found = await self.reasons.find_reason(tenant.id, kind, code)
             if found is None:
-                await self.tenants.create_reason(
-                    tenant, kind=kind, code=code, description=description
+                await self.reasons.create_reason(
+                    tenant.id, ReasonFields(kind=kind, code=code, description=description)
                 )
             self._count(found is None)
         for amount, material in data.DENOMINATIONS:
-            denomination = await self.tenants.find_denomination(tenant, amount, material)
+            denomination = await self.reasons.find_denomination(tenant.id, amount, material)
             if denomination is None:
-                await self.tenants.add_denomination(tenant, denomination=amount, material=material)
+                await self.reasons.add_denomination(
+                    tenant.id, DenominationFields(denomination=amount, material=material)
+                )
             self._count(denomination is None)
         for definition in data.SETTING_DEFINITIONS:
-            existing = await self.tenants.find_setting_definition(tenant, definition["key"])
+            existing = await self.definitions.find_setting_definition(tenant.id, definition["key"])
             if existing is None:
-                await self.tenants.define_setting(tenant, **definition)
+                await self.definitions.define_setting(
+                    tenant.id, SettingDefinitionFields(**definition)
+                )
             self._count(existing is None)
         office = f"{tenant.uid}-office-a4"
-        printer = await self.tenants.find_printer(tenant, office)
+        printer = await self.stores.find_printer(tenant.id, office)
         if printer is None:
-            await self.tenants.create_printer(
-                tenant, uid=office, name="HP LaserJet (kontor)", type="GENERAL"
+            await self.stores.create_printer(
+                tenant.id,
+                PrinterFields(name="HP LaserJet (kontor)", type=PrinterType.GENERAL),
+                uid=office,
             )
         self._count(printer is None)
 
     async def _store(self, tenant: Tenant, spec: data.StoreSpec) -> Store:
         self.progress(f"  store {spec.name}")
-        store = await self.tenants.find_store(tenant, spec.uid)
+        store = await self.stores.find_store(tenant.id, spec.uid)
         self._count(store is None)
         if store is None:
-            store = await self.tenants.create_store(
-                tenant,
-                uid=spec.uid,
+            fields = StoreFields(
                 name=spec.name,
                 address=spec.address,
                 postal_code=spec.postal_code,
@@ -207,60 +222,73 @@ class DemoSeeder:
                     {"extensionCode": "FLOWGIFTCARD", "name": "Gift cards"},
                 ],
             )
+            # The demo's stores have a payment catalogue of their own (below).
+            store = await self.stores.create_store(
+                tenant.id, fields, uid=spec.uid, default_payment_methods=False
+            )
         for suffix, name, kind in data.PRINTERS:
             uid = f"{spec.uid}-{suffix}"
-            printer = await self.tenants.find_printer(tenant, uid)
+            printer = await self.stores.find_printer(tenant.id, uid)
             if printer is None:
-                await self.tenants.create_printer(
-                    tenant, uid=uid, name=f"{name} ({spec.city})", type=kind, store=store
+                await self.stores.create_printer(
+                    tenant.id,
+                    PrinterFields(name=f"{name} ({spec.city})", type=kind),
+                    store_uid=store.uid,
+                    uid=uid,
                 )
             self._count(printer is None)
         for number, name, terminal in spec.tills:
             uid = data.till_uid(spec.uid, number)
-            till = await self.tenants.find_till(tenant, uid)
+            till = await self.stores.find_till(tenant.id, uid)
             if till is None:
                 settings = []
                 if spec.terminal_setting and terminal is not terminal.NONE:
                     key, value = spec.terminal_setting
                     settings.append({"key": key, "value": f"{value}-{number}"})
-                await self.tenants.create_till(
-                    store,
+                await self.stores.create_till(
+                    tenant.id,
+                    store.uid,
+                    TillFields(
+                        number=number,
+                        name=name,
+                        payment_terminal=terminal,
+                        receipt_printer=f"{spec.uid}-receipt",
+                        barcode_printer=f"{spec.uid}-label",
+                        cash_drawer="APG VB320",
+                        settings=settings,
+                        app_settings={
+                            "saleStopAtDelivery": False,
+                            "autoLogout": -1,
+                            "touchMode": "OPTIONAL_ON",
+                        },
+                    ),
                     uid=uid,
-                    number=number,
-                    name=name,
-                    payment_terminal=terminal,
-                    receipt_printer=f"{spec.uid}-receipt",
-                    barcode_printer=f"{spec.uid}-label",
-                    cash_drawer="APG VB320",
-                    settings=settings,
-                    app_settings={
-                        "saleStopAtDelivery": False,
-                        "autoLogout": -1,
-                        "touchMode": "OPTIONAL_ON",
-                    },
                 )
             self._count(till is None)
         for position, (code, name, visibility, zero) in enumerate(data.PAYMENT_METHODS):
             uid = f"{spec.uid}-pm-{code.lower().replace('_', '-')}"
-            method = await self.tenants.find_payment_method(tenant, uid)
+            method = await self.payments.find_payment_method(tenant.id, uid)
             if method is None:
-                await self.tenants.create_payment_method(
-                    store,
+                await self.payments.create_payment_method(
+                    tenant.id,
+                    store.uid,
+                    PaymentMethodFields(
+                        code=code,
+                        name=name,
+                        visibility=visibility,
+                        position=position,
+                        is_zero_amount=zero,
+                        allow_cashback=code == "CASH",
+                        allow_amount=not zero,
+                        requirements={
+                            "requireCustomer": code == "INVOICE",
+                            "requireCustomerMobile": False,
+                            "requireCustomerEmail": code == "INVOICE",
+                            "requireCustomerContact": code == "INVOICE",
+                            "requireExclusiveUse": zero,
+                        },
+                    ),
                     uid=uid,
-                    code=code,
-                    name=name,
-                    visibility=visibility,
-                    position=position,
-                    is_zero_amount=zero,
-                    allow_cashback=code == "CASH",
-                    allow_amount=not zero,
-                    requirements={
-                        "requireCustomer": code == "INVOICE",
-                        "requireCustomerMobile": False,
-                        "requireCustomerEmail": code == "INVOICE",
-                        "requireCustomerContact": code == "INVOICE",
-                        "requireExclusiveUse": zero,
-                    },
                 )
             self._count(method is None)
         return store

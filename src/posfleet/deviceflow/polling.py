@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.apps.service import AppRegistryService
 from posfleet.deviceflow.repository import GrantRepository
 from posfleet.devices.service import DeviceService
 from posfleet.kit.clock import utcnow
@@ -39,12 +40,13 @@ class DevicePollService:
         self.runtime = runtime
         self.repo = GrantRepository(session)
         self.devices = DeviceService(session, runtime)
+        self.apps = AppRegistryService(session)
         self.tenants = TenantService(session)
         self.tokens = TokenService(session, runtime)
 
     async def poll(self, client_id: str, device_identifier: str) -> DeviceToken:
         grant = await self.repo.by_identifier_hash(self.runtime.hasher.hash(device_identifier))
-        client = await self.tenants.device_flow_client_by_id(grant.client_id) if grant else None
+        client = await self.apps.device_flow_client_by_id(grant.client_id) if grant else None
         if grant is None or client is None or client.client_id != client_id:
             raise RefreshRefused(
                 "The deviceIdentifier is not known for this client; register the device again",

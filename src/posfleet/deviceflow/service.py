@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.apps.service import AppRegistryService
 from posfleet.deviceflow.repository import GrantRepository
 from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, Forbidden
@@ -44,7 +45,7 @@ from posfleet.models import (
 )
 from posfleet.models.enums import AccountType, GrantState, UserStatus
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.stores import StoreService
 from posfleet.users.service import UserService
 
 DEVICE_CODE_LENGTH = 8
@@ -79,7 +80,8 @@ class DeviceFlowService:
         self.runtime = runtime
         self.settings = runtime.settings
         self.repo = GrantRepository(session)
-        self.tenants = TenantService(session)
+        self.apps = AppRegistryService(session)
+        self.stores = StoreService(session)
         self.users = UserService(session)
         self.devices = DeviceService(session, runtime)
 
@@ -99,7 +101,7 @@ class DeviceFlowService:
             window=window,
             message="Too many device registrations from this address; wait before trying again",
         )
-        client = await self.tenants.find_device_flow_client(client_id)
+        client = await self.apps.find_device_flow_client(client_id)
         if client is None or not client.is_active:
             raise BadRequest(
                 f"Client {client_id!r} is not a registered device-flow client",
@@ -174,7 +176,7 @@ class DeviceFlowService:
                 "This device code has expired; the device must ask for a new one",
                 code="device_code_expired",
             )
-        client = await self.tenants.device_flow_client_by_id(grant.client_id)
+        client = await self.apps.device_flow_client_by_id(grant.client_id)
         if client is None or not client.is_active:
             raise BadRequest(
                 "The device's client is no longer allowed to register devices",
@@ -184,10 +186,10 @@ class DeviceFlowService:
 
     async def places(self, tenant: Tenant, user: TenantUser) -> list[tuple[Store, list[Till]]]:
         """The stores the user may put a device in, each with its tills."""
-        tills = await self.tenants.list_tills(tenant)
+        tills = await self.stores.list_tills(tenant.id)
         return [
             (store, [till for till in tills if till.store_id == store.id])
-            for store in await self.tenants.list_stores(tenant)
+            for store in await self.stores.list_stores(tenant.id)
             if await self.users.has_store_access(user, store)
         ]
 
@@ -217,7 +219,7 @@ class DeviceFlowService:
         user = self._may_decide(user)
         await self.charge_attempt(tenant, address)
         found = await self.pending(typed_code)
-        store = await self.tenants.find_store(tenant, store_uid)
+        store = await self.stores.find_store(tenant.id, store_uid)
         if store is not None and not await self.users.has_store_access(user, store):
             raise Forbidden("The user has no access to this store")
         grant = found.grant

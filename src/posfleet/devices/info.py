@@ -36,7 +36,8 @@ from posfleet.models import (
 )
 from posfleet.models.enums import ReasonKind
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.payments import PaymentCatalogService
+from posfleet.tenants.reasons import ReasonService
 
 T = TypeVar("T")
 
@@ -61,7 +62,8 @@ class DeviceInfoService:
         self.session = session
         self.runtime = runtime
         self.devices = DeviceService(session, runtime)
-        self.tenants = TenantService(session)
+        self.payments = PaymentCatalogService(session)
+        self.reasons = ReasonService(session)
         self.access = DeviceAccessRepository(session)
 
     async def info(self, device: Device, tenant: Tenant) -> DeviceInfo:
@@ -74,7 +76,7 @@ class DeviceInfoService:
                 "ask an administrator to set the device's store",
                 code="device_not_in_store",
             )
-        methods = list(await self.tenants.list_payment_methods(store))
+        methods = list(await self.payments.list_payment_methods(store.tenant_id, store.id))
         zero = next((m for m in methods if m.is_zero_amount), None)
         if zero is None:
             raise Conflict(
@@ -82,7 +84,7 @@ class DeviceInfoService:
                 "mark one of the store's payment methods as the zero-amount method",
                 code="store_without_zero_amount_method",
             )
-        reasons = await self.tenants.list_reasons(tenant)
+        reasons = await self.reasons.list_reasons(tenant.id)
         return DeviceInfo(
             device=device,
             tenant=tenant,
@@ -92,7 +94,7 @@ class DeviceInfoService:
             zero_amount_method=zero,
             discount_reasons=[r for r in reasons if r.kind is ReasonKind.DISCOUNT],
             return_reasons=[r for r in reasons if r.kind is ReasonKind.RETURN],
-            denominations=list(await self.tenants.list_denominations(tenant)),
+            denominations=list(await self.reasons.list_denominations(tenant.id)),
             settings=details.settings,
             printers=details.printers,
         )

@@ -25,6 +25,7 @@ from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.apps.service import AppRegistryService
 from posfleet.devices.access_repository import DeviceAccessRepository
 from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, NotFound, TooManyRequests
@@ -66,6 +67,7 @@ class LinkService:
         self.repo = DeviceAccessRepository(session)
         self.devices = DeviceService(session, runtime)
         self.tenants = TenantService(session)
+        self.apps = AppRegistryService(session)
         self.users = UserService(session)
         self.refresh = DeviceRefreshService(session, runtime)
 
@@ -134,7 +136,7 @@ class LinkService:
         user_code: str,
         password: str,
     ) -> tuple[TenantUser, RegisteredApp]:
-        app = await self.tenants.find_app(app_id)
+        app = await self.apps.find_app(app_id)
         if app is None or not app.is_active:
             await self._fail(link_code, f"App {app_id!r} is not registered", "unknown_app")
         if device.app_code not in (AppCode.UNKNOWN, app.app_code):

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.kit.origin import client_address
 from posfleet.kit.single_use import SingleUse
 from posfleet.models import (
     AuditEvent,
@@ -19,6 +20,8 @@ from posfleet.models import (
     LinkCode,
     PairingCode,
     Printer,
+    Store,
+    Till,
 )
 
 LINK_CODES = SingleUse(LinkCode)
@@ -128,6 +131,9 @@ class DeviceRepository:
     def audit(
         self, tenant_id: int, device_uid: str, actor: str, action: str, **detail: object
     ) -> None:
+        address = client_address(self.session)
+        if address is not None:
+            detail["address"] = address
         self.session.add(
             AuditEvent(
                 tenant_id=tenant_id,
@@ -148,3 +154,18 @@ class DeviceRepository:
             .limit(limit)
         )
         return list(rows)
+
+    async def overview(
+        self, tenant_id: int, store_id: int | None = None
+    ) -> Sequence[tuple[Device, str | None, int | None]]:
+        """The tenant's devices with their store's name and till's number, for listings."""
+        query = (
+            select(Device, Store.name, Till.number)
+            .outerjoin(Store, Store.id == Device.store_id)
+            .outerjoin(Till, Till.id == Device.till_id)
+            .where(Device.tenant_id == tenant_id)
+        )
+        if store_id is not None:
+            query = query.where(Device.store_id == store_id)
+        result = await self.session.execute(query.order_by(Store.name, Till.number, Device.name))
+        return [(device, store, till) for device, store, till in result.all()]

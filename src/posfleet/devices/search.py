@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,8 @@ from posfleet.devices.search_repository import (
 )
 from posfleet.devices.service import DeviceDetails
 from posfleet.kit.pagination import Page, PageRequest
-from posfleet.tenants.service import TenantService
+from posfleet.models import Device
+from posfleet.tenants.stores import StoreService
 
 DEVICE_SORT_FIELDS = frozenset(DEVICE_SORT_COLUMNS)
 
@@ -24,7 +26,7 @@ class DeviceSearchService:
     def __init__(self, session: AsyncSession) -> None:
         self.repo = DeviceSearchRepository(session)
         self.devices = DeviceRepository(session)
-        self.tenants = TenantService(session)
+        self.stores = StoreService(session)
 
     async def page(
         self,
@@ -40,7 +42,7 @@ class DeviceSearchService:
         ``store_uid`` are none.
         """
         if store_uid:
-            store = await self.tenants.find_store(tenant_id, store_uid)
+            store = await self.stores.find_store(tenant_id, store_uid)
             if store is None:
                 return Page([], page.page_number, page.page_size, 0)
             query = replace(query, store_id=store.id)
@@ -64,6 +66,13 @@ class DeviceSearchService:
             for d, store, till, _ in rows
         ]
         return Page(items, page.page_number, page.page_size, total)
+
+    async def overview(
+        self, tenant_id: int, store_uid: str | None = None
+    ) -> Sequence[tuple[Device, str | None, int | None]]:
+        """Every device of the tenant (or of one store) with its store name and till number."""
+        store = await self.stores.get_store(tenant_id, store_uid) if store_uid else None
+        return await self.devices.overview(tenant_id, store.id if store else None)
 
 
 __all__ = ["DEVICE_SORT_FIELDS", "DeviceQuery", "DeviceSearchService"]

@@ -29,7 +29,7 @@ from posfleet.models import AuditEvent, Device, Printer, Store, Till
 from posfleet.models.base import UID_PATTERN, new_uid
 from posfleet.models.enums import AppCode, DeviceStatus
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.stores import StoreService
 
 _UID = re.compile(UID_PATTERN)
 
@@ -63,7 +63,7 @@ class DeviceService:
         self.session = session
         self.runtime = runtime
         self.repo = DeviceRepository(session)
-        self.tenants = TenantService(session)
+        self.stores = StoreService(session)
 
     # Reading
 
@@ -299,12 +299,12 @@ class DeviceService:
     async def _current_placement(self, device: Device) -> tuple[Store | None, Till | None]:
         tenant_id = device.tenant_id
         store = (
-            await self.tenants.get_store_by_id(tenant_id, device.store_id)
+            await self.stores.get_store_by_id(tenant_id, device.store_id)
             if device.store_id
             else None
         )
         till = (
-            await self.tenants.get_till_by_id(tenant_id, device.till_id) if device.till_id else None
+            await self.stores.get_till_by_id(tenant_id, device.till_id) if device.till_id else None
         )
         return store, till
 
@@ -329,20 +329,20 @@ class DeviceService:
     ) -> tuple[Store | None, Till | None]:
         store = None
         if store_uid:
-            store = await self.tenants.find_store(tenant_id, store_uid)
+            store = await self.stores.find_store(tenant_id, store_uid)
             if store is None:
                 raise ValidationFailed(
                     f"Store {store_uid} does not exist", errors={"storeUid": "no such store"}
                 )
         till = None
         if till_uid:
-            till = await self.tenants.find_till(tenant_id, till_uid)
+            till = await self.stores.find_till(tenant_id, till_uid)
             if till is None:
                 raise ValidationFailed(
                     f"Till {till_uid} does not exist", errors={"tillUid": "no such till"}
                 )
             if store is None:
-                store = await self.tenants.get_store_by_id(tenant_id, till.store_id)
+                store = await self.stores.get_store_by_id(tenant_id, till.store_id)
             elif till.store_id != store.id:
                 raise ValidationFailed(
                     f"Till {till_uid} does not belong to store {store.uid}",
@@ -358,7 +358,7 @@ class DeviceService:
 
     async def _printers(self, tenant_id: int, uids: Sequence[str]) -> list[Printer]:
         try:
-            return await self.tenants.get_printers(tenant_id, uids)
+            return await self.stores.get_printers(tenant_id, uids)
         except NotFound as exc:
             raise ValidationFailed(exc.message, errors={"printerUids": exc.message}) from exc
 

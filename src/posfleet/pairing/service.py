@@ -26,6 +26,7 @@ from posfleet.models.enums import CodeState, DeliveryChannel, DeliveryPurpose, D
 from posfleet.pairing.repository import PairingRepository
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
+from posfleet.tenants.stores import StoreService
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class PairingService:
         self.repository = PairingRepository(session)
         self.devices = DeviceService(session, runtime)
         self.deliveries = DeliveryService(session, runtime)
+        self.stores = StoreService(session)
         self.tenants = TenantService(session)
         self.session = session
         self.limiter = runtime.limiter
@@ -59,7 +61,7 @@ class PairingService:
                 "The device has no store; a POS pairs only at a location",
                 code="device_has_no_location",
             )
-        return await self.tenants.get_store_by_id(tenant, device.store_id)
+        return await self.stores.get_store_by_id(tenant.id, device.store_id)
 
     async def _issue(self, tenant: Tenant, device: Device, actor: str) -> tuple[PairingCode, str]:
         now = utcnow()

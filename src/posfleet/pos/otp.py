@@ -26,7 +26,7 @@ from posfleet.models.enums import (
 )
 from posfleet.pos.repository import PosRepository
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.stores import StoreService
 from posfleet.users.service import UserService, normalize_country_code, normalize_mobile
 
 LOGIN = "login"
@@ -45,7 +45,7 @@ class OtpSent:
 class OtpService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.repository = PosRepository(session)
-        self.tenants = TenantService(session)
+        self.stores = StoreService(session)
         self.users = UserService(session)
         self.deliveries = DeliveryService(session, runtime)
         self.session = session
@@ -63,7 +63,7 @@ class OtpService:
         )
 
     async def _location(self, tenant: Tenant, location_uid: str) -> Store:
-        store = await self.tenants.find_store(tenant, location_uid)
+        store = await self.stores.find_store(tenant.id, location_uid)
         if store is None:
             raise ValidationFailed(
                 "No such location", errors={"location_id": "no such location in this store"}
@@ -190,6 +190,6 @@ class OtpService:
             raise BadRequest("The code is not correct", code="otp_invalid", keeps_work=True)
         if not await self.repository.spend_challenge(challenge.id, now):
             raise BadRequest("This code has already been used", code="otp_used")
-        store = await self.tenants.get_store_by_id(tenant, challenge.store_id)
+        store = await self.stores.get_store_by_id(tenant.id, challenge.store_id)
         user = await self.users.find_by_id(tenant.id, challenge.user_id)
         return await self._may_sign_in(user, store), store

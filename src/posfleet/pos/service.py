@@ -19,7 +19,7 @@ from posfleet.models import Device, PosSession, Store, Tenant, TenantUser
 from posfleet.models.enums import DeviceStatus
 from posfleet.pos.repository import PosRepository
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.stores import StoreService
 from posfleet.users.service import StoreRole, UserService
 
 
@@ -69,7 +69,7 @@ def device_status(device: Device, now: datetime, offline_after: timedelta) -> Po
 class PosService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.repository = PosRepository(session)
-        self.tenants = TenantService(session)
+        self.stores = StoreService(session)
         self.users = UserService(session)
         self.offline_after = timedelta(seconds=runtime.settings.device_offline_after_seconds)
 
@@ -87,7 +87,7 @@ class PosService:
             store = None
             if device.store_id is not None:
                 if device.store_id not in stores:
-                    stores[device.store_id] = await self.tenants.get_store_by_id(
+                    stores[device.store_id] = await self.stores.get_store_by_id(
                         tenant_id, device.store_id
                     )
                 store = stores[device.store_id]
@@ -124,4 +124,4 @@ class PosService:
         return await self.user_view(user, principal.store)
 
     async def locations(self, tenant: Tenant) -> Sequence[Store]:
-        return await self.tenants.list_stores(tenant)
+        return await self.stores.list_stores(tenant.id)

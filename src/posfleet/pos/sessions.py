@@ -27,7 +27,7 @@ from posfleet.models.enums import CodeState, SessionState, UserStatus
 from posfleet.pos.repository import PosRepository
 from posfleet.pos.service import PosPrincipal, PosService
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.stores import StoreService
 from posfleet.users.service import UserService
 
 CHANNEL = {"id": "pos", "name": "POS", "type": "pos"}
@@ -44,7 +44,7 @@ class PosSessionService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.repository = PosRepository(session)
         self.pos = PosService(session, runtime)
-        self.tenants = TenantService(session)
+        self.stores = StoreService(session)
         self.users = UserService(session)
         self.runtime = runtime
         self.codec = runtime.codec
@@ -147,7 +147,7 @@ class PosSessionService:
         user = await self.users.find_by_id(tenant.id, pos_session.user_id)
         if user is None or user.status != UserStatus.ACTIVE:
             raise Unauthorized("The user may no longer sign in")
-        store = await self.tenants.get_store_by_id(tenant, pos_session.store_id)
+        store = await self.stores.get_store_by_id(tenant.id, pos_session.store_id)
         pos_session.last_refreshed_at = now
         return await self._issue(tenant, user, store, pos_session)
 
@@ -170,7 +170,7 @@ class PosSessionService:
         user = await self.users.find_by_id(tenant.id, pos_session.user_id)
         if user is None or user.status != UserStatus.ACTIVE:
             raise Unauthorized("The user may no longer sign in")
-        store = await self.tenants.get_store_by_id(tenant, pos_session.store_id)
+        store = await self.stores.get_store_by_id(tenant.id, pos_session.store_id)
         return PosPrincipal(tenant, user, store, pos_session)
 
     async def logout(self, principal: PosPrincipal) -> None:

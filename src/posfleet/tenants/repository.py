@@ -1,23 +1,21 @@
 """Every query about tenants and what they own: stores, tills, printers, payment methods,
-reasons, denominations, device setting definitions; and the global app and client registries."""
+reasons, denominations and device setting definitions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.kit.pagination import Page, PageRequest
 from posfleet.models import (
     Base,
     CurrencyDenomination,
-    Device,
-    DeviceFlowClient,
     DeviceSettingDefinition,
     Printer,
     Reason,
-    RegisteredApp,
     Store,
     StorePaymentMethod,
     Tenant,
@@ -40,6 +38,17 @@ class TenantRepository:
     async def delete(self, row: Base) -> None:
         await self.session.delete(row)
         await self.session.flush()
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def page(self, query: Select[RowT], page: PageRequest) -> Page[RowT]:
+        """One page of ``query`` (already ordered) with the exact total count."""
+        total = await self.session.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery())
+        )
+        rows = (await self.session.scalars(query.offset(page.offset).limit(page.page_size))).all()
+        return Page(list(rows), page.page_number, page.page_size, total or 0)
 
     # Tenants -----------------------------------------------------------------------------
 
@@ -64,12 +73,11 @@ class TenantRepository:
             select(Store).where(Store.tenant_id == tenant_id, Store.id == store_id)
         )
 
+    def stores_query(self, tenant_id: int) -> Select[Store]:
+        return select(Store).where(Store.tenant_id == tenant_id).order_by(Store.name, Store.id)
+
     async def stores(self, tenant_id: int) -> Sequence[Store]:
-        return (
-            await self.session.scalars(
-                select(Store).where(Store.tenant_id == tenant_id).order_by(Store.name, Store.id)
-            )
-        ).all()
+        return (await self.session.scalars(self.stores_query(tenant_id))).all()
 
     async def till_by_uid(self, tenant_id: int, uid: str) -> Till | None:
         return await self.session.scalar(
@@ -86,11 +94,14 @@ class TenantRepository:
             select(Till).where(Till.store_id == store_id, Till.number == number)
         )
 
-    async def tills(self, tenant_id: int, store_id: int | None = None) -> Sequence[Till]:
+    def tills_query(self, tenant_id: int, store_id: int | None = None) -> Select[Till]:
         query = select(Till).where(Till.tenant_id == tenant_id)
         if store_id is not None:
             query = query.where(Till.store_id == store_id)
-        return (await self.session.scalars(query.order_by(Till.store_id, Till.number))).all()
+        return query.order_by(Till.store_id, Till.number)
+
+    async def tills(self, tenant_id: int, store_id: int | None = None) -> Sequence[Till]:
+        return (await self.session.scalars(self.tills_query(tenant_id, store_id))).all()
 
     # Printers ----------------------------------------------------------------------------
 
@@ -108,11 +119,14 @@ class TenantRepository:
             )
         ).all()
 
-    async def printers(self, tenant_id: int, store_id: int | None = None) -> Sequence[Printer]:
+    def printers_query(self, tenant_id: int, store_id: int | None = None) -> Select[Printer]:
         query = select(Printer).where(Printer.tenant_id == tenant_id)
         if store_id is not None:
             query = query.where(Printer.store_id == store_id)
-        return (await self.session.scalars(query.order_by(Printer.name, Printer.id))).all()
+        return query.order_by(Printer.name, Printer.id)
+
+    async def printers(self, tenant_id: int, store_id: int | None = None) -> Sequence[Printer]:
+        return (await self.session.scalars(self.printers_query(tenant_id, store_id))).all()
 
     # Payment methods, reasons, denominations, setting definitions ------------------------
 
@@ -123,17 +137,18 @@ class TenantRepository:
             )
         )
 
-    async def payment_methods(self, tenant_id: int, store_id: int) -> Sequence[StorePaymentMethod]:
+    def payment_methods_query(self, tenant_id: int, store_id: int) -> Select[StorePaymentMethod]:
         return (
-            await self.session.scalars(
-                select(StorePaymentMethod)
-                .where(
-                    StorePaymentMethod.tenant_id == tenant_id,
-                    StorePaymentMethod.store_id == store_id,
-                )
-                .order_by(StorePaymentMethod.position, StorePaymentMethod.id)
+            select(StorePaymentMethod)
+            .where(
+                StorePaymentMethod.tenant_id == tenant_id,
+                StorePaymentMethod.store_id == store_id,
             )
-        ).all()
+            .order_by(StorePaymentMethod.position, StorePaymentMethod.id)
+        )
+
+    async def payment_methods(self, tenant_id: int, store_id: int) -> Sequence[StorePaymentMethod]:
+        return (await self.session.scalars(self.payment_methods_query(tenant_id, store_id))).all()
 
     async def reason(self, tenant_id: int, kind: ReasonKind, code: str) -> Reason | None:
         return await self.session.scalar(
@@ -142,13 +157,14 @@ class TenantRepository:
             )
         )
 
-    async def reasons(self, tenant_id: int, kind: ReasonKind | None = None) -> Sequence[Reason]:
+    def reasons_query(self, tenant_id: int, kind: ReasonKind | None = None) -> Select[Reason]:
         query = select(Reason).where(Reason.tenant_id == tenant_id)
         if kind is not None:
             query = query.where(Reason.kind == kind)
-        return (
-            await self.session.scalars(query.order_by(Reason.kind, Reason.position, Reason.id))
-        ).all()
+        return query.order_by(Reason.kind, Reason.position, Reason.id)
+
+    async def reasons(self, tenant_id: int, kind: ReasonKind | None = None) -> Sequence[Reason]:
+        return (await self.session.scalars(self.reasons_query(tenant_id, kind))).all()
 
     async def denomination(
         self, tenant_id: int, currency_code: str, denomination: int, material: str
@@ -162,19 +178,19 @@ class TenantRepository:
             )
         )
 
-    async def denominations(
-        self, tenant_id: int, currency_code: str | None = None
-    ) -> Sequence[CurrencyDenomination]:
-        query = select(CurrencyDenomination).where(CurrencyDenomination.tenant_id == tenant_id)
-        if currency_code is not None:
-            query = query.where(CurrencyDenomination.currency_code == currency_code)
+    def denominations_query(self, tenant_id: int) -> Select[CurrencyDenomination]:
         return (
-            await self.session.scalars(
-                query.order_by(
-                    CurrencyDenomination.currency_code, CurrencyDenomination.denomination
-                )
+            select(CurrencyDenomination)
+            .where(CurrencyDenomination.tenant_id == tenant_id)
+            .order_by(
+                CurrencyDenomination.currency_code,
+                CurrencyDenomination.denomination,
+                CurrencyDenomination.material,
             )
-        ).all()
+        )
+
+    async def denominations(self, tenant_id: int) -> Sequence[CurrencyDenomination]:
+        return (await self.session.scalars(self.denominations_query(tenant_id))).all()
 
     async def setting_definition(self, tenant_id: int, key: str) -> DeviceSettingDefinition | None:
         return await self.session.scalar(
@@ -183,55 +199,12 @@ class TenantRepository:
             )
         )
 
+    def setting_definitions_query(self, tenant_id: int) -> Select[DeviceSettingDefinition]:
+        return (
+            select(DeviceSettingDefinition)
+            .where(DeviceSettingDefinition.tenant_id == tenant_id)
+            .order_by(DeviceSettingDefinition.key)
+        )
+
     async def setting_definitions(self, tenant_id: int) -> Sequence[DeviceSettingDefinition]:
-        return (
-            await self.session.scalars(
-                select(DeviceSettingDefinition)
-                .where(DeviceSettingDefinition.tenant_id == tenant_id)
-                .order_by(DeviceSettingDefinition.key)
-            )
-        ).all()
-
-    # Registries shared by all tenants ----------------------------------------------------
-
-    async def registered_app(self, app_id: str) -> RegisteredApp | None:
-        return await self.session.scalar(
-            select(RegisteredApp).where(RegisteredApp.app_id == app_id)
-        )
-
-    async def registered_apps(self) -> Sequence[RegisteredApp]:
-        return (
-            await self.session.scalars(select(RegisteredApp).order_by(RegisteredApp.app_id))
-        ).all()
-
-    async def device_flow_client(self, client_id: str) -> DeviceFlowClient | None:
-        return await self.session.scalar(
-            select(DeviceFlowClient).where(DeviceFlowClient.client_id == client_id)
-        )
-
-    async def device_flow_client_by_id(self, row_id: int) -> DeviceFlowClient | None:
-        return await self.session.get(DeviceFlowClient, row_id)
-
-    async def device_flow_clients(self) -> Sequence[DeviceFlowClient]:
-        return (
-            await self.session.scalars(
-                select(DeviceFlowClient).order_by(DeviceFlowClient.client_id)
-            )
-        ).all()
-
-    # The fleet at a glance ---------------------------------------------------------------
-
-    async def device_overview(
-        self, tenant_id: int, store_id: int | None = None
-    ) -> Sequence[tuple[Device, str | None, int | None]]:
-        """The tenant's devices with their store's name and till's number, for listings."""
-        query = (
-            select(Device, Store.name, Till.number)
-            .outerjoin(Store, Store.id == Device.store_id)
-            .outerjoin(Till, Till.id == Device.till_id)
-            .where(Device.tenant_id == tenant_id)
-        )
-        if store_id is not None:
-            query = query.where(Device.store_id == store_id)
-        result = await self.session.execute(query.order_by(Store.name, Till.number, Device.name))
-        return [(device, store, till) for device, store, till in result.all()]
+        return (await self.session.scalars(self.setting_definitions_query(tenant_id))).all()

@@ -138,3 +138,22 @@ class UserRepository:
             .limit(page.page_size)
         )
         return Page(list(rows.all()), page.page_number, page.page_size, int(total or 0))
+
+    async def page_of_tenant(self, tenant_id: int, page: PageRequest) -> Page[TenantUser]:
+        condition = TenantUser.tenant_id == tenant_id
+        total = await self.session.scalar(
+            select(func.count()).select_from(TenantUser).where(condition)
+        )
+        column = USER_SORT_COLUMNS[page.sort_by]
+        descending = page.sort_direction is SortDirection.DESC
+        rows = await self.session.scalars(
+            select(TenantUser)
+            .where(condition)
+            .order_by(
+                column.desc() if descending else column.asc(),
+                TenantUser.id.desc() if descending else TenantUser.id,
+            )
+            .offset(page.offset)
+            .limit(page.page_size)
+        )
+        return Page(list(rows.all()), page.page_number, page.page_size, int(total or 0))

@@ -122,7 +122,24 @@ class UserService:
             raise ValidationFailed("Invalid password: must not be empty")
         user.password_hash = await hash_password_async(password)
 
+    async def reset_password(self, user: TenantUser, password: str) -> None:
+        """A new password set by an administrator; every token the user holds stops working."""
+        await self.set_password(user, password)
+        user.token_version += 1
+
+    def deactivate(self, user: TenantUser) -> None:
+        """INACTIVE: no sign-in anywhere, and every token of the user is refused at once."""
+        user.status = UserStatus.INACTIVE
+        user.token_version += 1
+
+    def activate(self, user: TenantUser) -> None:
+        user.status = UserStatus.ACTIVE
+
     # Lookups -----------------------------------------------------------------------------
+
+    async def page_of_tenant(self, tenant_id: int, page: PageRequest) -> Page[TenantUser]:
+        """The tenant's users; ``page.sort_by`` is one of :data:`USER_SORT_FIELDS`."""
+        return await self.repository.page_of_tenant(tenant_id, page)
 
     async def find_by_uid(self, tenant: Tenant, uid: str) -> TenantUser | None:
         return await self.repository.get_by_uid(tenant.id, uid)

@@ -13,10 +13,12 @@ Playwright drives the system Chromium through ``executable_path`` and never down
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
@@ -25,6 +27,7 @@ from posfleet.config import Environment, Settings
 from posfleet.models import Store, Tenant, TenantUser, Till
 from posfleet.models.enums import AccountType
 from posfleet.runtime import Runtime
+from posfleet.tenants.payments import PaymentCatalogService
 from tests import factories
 from tests.commerce.conftest import GATEWAY_SECRET
 from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
@@ -57,20 +60,28 @@ class Live:
         return self.base + path
 
 
-def live_settings(database_url: str, smtp_port: int, gateway_url: str) -> Settings:
+def live_settings(database_url: str, **delivery: Any) -> Settings:
     return Settings(
         database_url=database_url,
         environment=Environment.TEST,
         secret_key=TEST_SECRET,
         public_base_url="http://127.0.0.1",
         log_level="warning",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        sms_gateway_url=gateway_url,
-        sms_gateway_secret=GATEWAY_SECRET,
         rate_limit_per_address=100_000,
         login_rate_limit_per_address=100_000,
+        **delivery,
     )
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, backend: str, workdir: Path) -> AsyncIterator[Live]:
+    runtime = Runtime.create(settings)
+    await runtime.load_signing_keys()
+    try:
+        with running_posfleet(settings, workdir) as base:
+            yield Live(base, backend, runtime)
+    finally:
+        await runtime.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -81,17 +92,29 @@ async def live(
     _gateway_server: GatewayReceiver,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Live]:
+    """Codes go by email through the test SMTP server, by SMS and WhatsApp through the gateway."""
     backend: str = request.param
     if backend not in database_urls:
         pytest.skip("PostgreSQL is not installed (set POSFLEET_TEST_POSTGRES=require to fail)")
-    settings = live_settings(database_urls[backend], smtp.port, _gateway_server.url)
-    runtime = Runtime.create(settings)
-    await runtime.load_signing_keys()
-    try:
-        with running_posfleet(settings, tmp_path_factory.mktemp(f"live-{backend}")) as base:
-            yield Live(base, backend, runtime)
-    finally:
-        await runtime.close()
+    settings = live_settings(
+        database_urls[backend],
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        sms_gateway_url=_gateway_server.url,
+        sms_gateway_secret=GATEWAY_SECRET,
+    )
+    async with serving(settings, backend, tmp_path_factory.mktemp(f"live-{backend}")) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+async def live_outbox(
+    database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Live]:
+    """posfleet with no transport configured: every code goes to the development outbox."""
+    settings = live_settings(database_urls["sqlite"], pairing_resend_interval_seconds=0)
+    async with serving(settings, "sqlite", tmp_path_factory.mktemp("live-outbox")) as live:
+        yield live
 
 
 def _require_chromium() -> None:
@@ -139,6 +162,8 @@ async def make_office(live: Live, name: str = "Test Retail AS") -> Office:
         tenant = await factories.tenant(session, name=name)
         store = await factories.store(session, tenant, name="Main Street")
         till = await factories.till(session, store)
+        # A device in a store without a zero-amount method is refused GET /v2/device (409).
+        await PaymentCatalogService(session).add_defaults(tenant.id, store)
         admin = await factories.user(
             session, tenant, stores=[store], password=PASSWORD, permissions=["TENANT.ADMIN"]
         )

@@ -10,10 +10,9 @@ import httpx
 from playwright.async_api import Page, expect
 from sqlalchemy import update
 
+from posfleet.apps.service import AppFields, AppRegistryService
 from posfleet.kit.clock import utcnow
 from posfleet.models import DeviceGrant
-from posfleet.models.enums import PaymentCode
-from posfleet.tenants.service import TenantService
 from tests.conftest import unique
 from tests.e2e.browser.conftest import PASSWORD, Live, Office, sign_in
 
@@ -21,7 +20,9 @@ from tests.e2e.browser.conftest import PASSWORD, Live, Office, sign_in
 async def _register(live: Live, name: str = "Counter tablet") -> tuple[str, dict[str, Any]]:
     client_id = unique("legacy-pos")
     async with live.runtime.sessionmaker() as s:
-        await TenantService(s).create_device_flow_client(client_id=client_id, name="Legacy POS")
+        await AppRegistryService(s).create_device_flow_client(
+            client_id, AppFields(name="Legacy POS")
+        )
         await s.commit()
     async with httpx.AsyncClient(base_url=live.base) as device:
         response = await device.post(
@@ -45,12 +46,6 @@ async def test_a_device_approved_on_the_page_gets_a_token_that_reads_its_info(
 ) -> None:
     """Signed out, the person follows the device's link, signs in, lands on the code's review,
     picks the till and approves; the device's next poll gets a token for GET /v2/device."""
-    async with live.runtime.sessionmaker() as s:
-        # DeviceInfo needs the store's zero-amount payment method.
-        await TenantService(s).create_payment_method(
-            office.store, code=PaymentCode.EXTERNAL, name="Zero", is_zero_amount=True
-        )
-        await s.commit()
     client_id, registered = await _register(live)
     code = registered["deviceCode"]
     await page.goto(live.url(f"/device?code={code}"))

@@ -11,8 +11,11 @@ from tests.e2e.browser.conftest import PASSWORD, Live, Office, sign_in
 async def test_a_full_user_signs_in_sees_the_devices_and_signs_out(
     page: Page, live: Live, office: Office
 ) -> None:
-    """A FULL user signs in with user code and password, lands on the devices, and signs out."""
-    await page.goto(live.url("/"))
+    """A FULL user signs in with user code and password, lands on the devices, and signs out;
+    no other site may frame the pages."""
+    response = await page.goto(live.url("/"))
+    assert response is not None
+    assert response.headers["x-frame-options"] == "DENY"
     await expect(page).to_have_url(live.url("/backoffice/sign-in?next=/backoffice/"))
     await sign_in(page, live, office.admin)
     await expect(page.get_by_role("heading", name="Devices")).to_be_visible()

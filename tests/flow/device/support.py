@@ -24,7 +24,9 @@ from posfleet.models.enums import (
     SettingType,
 )
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.payments import PaymentCatalogService, PaymentMethodFields
+from posfleet.tenants.reasons import DenominationFields, ReasonFields, ReasonService
+from posfleet.tenants.setting_definitions import SettingDefinitionFields, SettingDefinitionService
 from tests import factories
 
 PASSWORD = "correct horse battery"
@@ -55,7 +57,7 @@ async def world(
     with_store: bool = True,
 ) -> World:
     """Everything a device needs, committed; the device is READY_TO_LINK with ``code``."""
-    tenants = TenantService(session)
+    payments, reasons = PaymentCatalogService(session), ReasonService(session)
     tenant = await factories.tenant(
         session,
         settings={"autoLogout": 300, "autoPrintReceipt": True},
@@ -64,15 +66,28 @@ async def world(
     store = await factories.store(session, tenant)
     till = await factories.till(session, store) if with_till else None
     for position, code in ((2, PaymentCode.VIPPS), (0, PaymentCode.CASH), (1, PaymentCode.INVOICE)):
-        await tenants.create_payment_method(store, code=code, name=code.title(), position=position)
-    await tenants.create_payment_method(
-        store, code=PaymentCode.EXTERNAL, name="Zero", is_zero_amount=True, position=9
+        await payments.create_payment_method(
+            tenant.id,
+            store.uid,
+            PaymentMethodFields(code=code, name=code.title(), position=position),
+        )
+    await payments.create_payment_method(
+        tenant.id,
+        store.uid,
+        PaymentMethodFields(
+            code=PaymentCode.EXTERNAL, name="Zero", is_zero_amount=True, position=9
+        ),
     )
-    await tenants.create_reason(tenant, kind=ReasonKind.DISCOUNT, code="STAFF", position=1)
-    await tenants.create_reason(tenant, kind=ReasonKind.RETURN, code="DAMAGED", position=1)
-    await tenants.add_denomination(tenant, denomination=2000, material=DenominationMaterial.NOTE)
-    await tenants.define_setting(
-        tenant, key="scale", name="Scale", type=SettingType.BOOL, default_value="false"
+    for kind, code in ((ReasonKind.DISCOUNT, "STAFF"), (ReasonKind.RETURN, "DAMAGED")):
+        await reasons.create_reason(tenant.id, ReasonFields(kind=kind, code=code, position=1))
+    await reasons.add_denomination(
+        tenant.id, DenominationFields(denomination=2000, material=DenominationMaterial.NOTE)
+    )
+    await SettingDefinitionService(session).define_setting(
+        tenant.id,
+        SettingDefinitionFields(
+            key="scale", name="Scale", type=SettingType.BOOL, default_value="false"
+        ),
     )
     printer = await factories.printer(session, tenant)
     app = await factories.registered_app(session, app_code)

@@ -17,7 +17,7 @@ from posfleet.devices.service import DeviceService
 from posfleet.models import Device
 from posfleet.models.enums import ReasonKind
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.reasons import ReasonFields, ReasonService
 from tests.flow.device.support import World, bearer, link, world
 
 
@@ -130,9 +130,8 @@ async def test_a_reason_added_through_the_service_is_in_the_next_device_info(
     token = (await link(client, w))["token"]
     await _get(client, token)
     async with runtime.sessionmaker() as other:
-        tenant = await TenantService(other).get_tenant_by_id(w.tenant.id)
-        await TenantService(other).create_reason(
-            tenant, kind=ReasonKind.RETURN, code="WRONG_SIZE", position=2
+        await ReasonService(other).create_reason(
+            w.tenant.id, ReasonFields(kind=ReasonKind.RETURN, code="WRONG_SIZE", position=2)
         )
         await other.commit()
     body = (await _get(client, token)).json()
