@@ -19,6 +19,7 @@ from posfleet.kit.pagination import Page, PageRequest
 from posfleet.models import Store, Tenant, TenantUser, UserStoreAccess
 from posfleet.models.enums import AccountType, UserStatus
 from posfleet.tenants.service import check_uid
+from posfleet.users.passwords import password_problem
 from posfleet.users.repository import USER_SORT_COLUMNS, UserRepository
 
 USER_SORT_FIELDS = frozenset(USER_SORT_COLUMNS)
@@ -75,8 +76,8 @@ class UserService:
         user_code = user_code.strip()
         if not user_code or len(user_code) > 100:
             errors["userCode"] = "must be 1 to 100 characters"
-        if not password:
-            errors["password"] = "must not be empty"
+        if problem := password_problem(account_type, password):
+            errors["password"] = problem
         if uid is not None and (message := check_uid(uid)):
             errors["uid"] = message
         email = normalize_email(email)
@@ -118,8 +119,8 @@ class UserService:
         return user
 
     async def set_password(self, user: TenantUser, password: str) -> None:
-        if not password:
-            raise ValidationFailed("Invalid password: must not be empty")
+        if problem := password_problem(user.account_type, password):
+            raise ValidationFailed(f"Invalid password: {problem}", errors={"password": problem})
         user.password_hash = await hash_password_async(password)
 
     # Lookups -----------------------------------------------------------------------------
