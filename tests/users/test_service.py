@@ -34,8 +34,12 @@ async def test_user_code_is_unique_within_a_tenant_but_not_across_tenants(
     code = unique("code")
     await users.create(first, user_code=code, password="2468", account_type=AccountType.REGULAR)
     with pytest.raises(Conflict):
-        await users.create(first, user_code=code, password="correct-horse-1", account_type=AccountType.FULL)
-    await users.create(second, user_code=code, password="correct-horse-1", account_type=AccountType.FULL)
+        await users.create(
+            first, user_code=code, password="correct-horse-1", account_type=AccountType.FULL
+        )
+    await users.create(
+        second, user_code=code, password="correct-horse-1", account_type=AccountType.FULL
+    )
     found = await users.find_by_user_code_any_tenant(code)
     assert {u.tenant_id for u in found} == {first.id, second.id}
 
@@ -44,7 +48,11 @@ async def test_a_user_uid_outside_the_flow_pattern_is_refused(session: AsyncSess
     tenant = await factories.tenant(session)
     with pytest.raises(ValidationFailed) as caught:
         await UserService(session).create(
-            tenant, uid="no spaces!", user_code="a", password="correct-horse-1", account_type=AccountType.FULL
+            tenant,
+            uid="no spaces!",
+            user_code="a",
+            password="correct-horse-1",
+            account_type=AccountType.FULL,
         )
     assert "uid" in caught.value.errors
 
@@ -56,7 +64,11 @@ async def test_email_lookup_is_case_insensitive_and_scoped_to_the_tenant(
     users = UserService(session)
     email = f"{unique('kari')}@Example.com"
     user = await users.create(
-        tenant, user_code="k", password="correct-horse-1", account_type=AccountType.FULL, email=email
+        tenant,
+        user_code="k",
+        password="correct-horse-1",
+        account_type=AccountType.FULL,
+        email=email,
     )
     assert await users.find_by_email(tenant, email.upper()) == user
     assert await users.find_by_email(other, email) is None
@@ -116,7 +128,11 @@ async def test_store_access_to_another_tenants_store_is_refused(session: AsyncSe
     foreign = await factories.store(session, other)
     with pytest.raises(ValidationFailed):
         await UserService(session).create(
-            tenant, user_code="c", password="2468", account_type=AccountType.REGULAR, stores=[foreign]
+            tenant,
+            user_code="c",
+            password="2468",
+            account_type=AccountType.REGULAR,
+            stores=[foreign],
         )
 
 
@@ -129,13 +145,25 @@ async def test_users_of_a_store_are_filtered_by_type_paged_and_sorted(
     users = UserService(session)
     for code in ("c3", "c1", "c2"):
         await users.create(
-            tenant, user_code=code, password="2468", account_type=AccountType.REGULAR, stores=[store]
+            tenant,
+            user_code=code,
+            password="2468",
+            account_type=AccountType.REGULAR,
+            stores=[store],
         )
     await users.create(
-        tenant, user_code="f1", password="correct-horse-1", account_type=AccountType.FULL, all_stores=True
+        tenant,
+        user_code="f1",
+        password="correct-horse-1",
+        account_type=AccountType.FULL,
+        all_stores=True,
     )
     await users.create(
-        tenant, user_code="away", password="2468", account_type=AccountType.REGULAR, stores=[elsewhere]
+        tenant,
+        user_code="away",
+        password="2468",
+        account_type=AccountType.REGULAR,
+        stores=[elsewhere],
     )
     await users.create(
         tenant,
