@@ -48,6 +48,20 @@ class StoreRole:
     role_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """A partial update of a user; ``None`` leaves a field alone."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    mobile_country_code: str | None = None
+    status: UserStatus | None = None
+    permissions: Sequence[str] | None = None
+    all_stores: bool | None = None
+
+
 class UserService:
     def __init__(self, session: AsyncSession) -> None:
         self.repository = UserRepository(session)
@@ -122,6 +136,41 @@ class UserService:
         if problem := password_problem(user.account_type, password):
             raise ValidationFailed(f"Invalid password: {problem}", errors={"password": problem})
         user.password_hash = await hash_password_async(password)
+
+    async def update(self, user: TenantUser, changes: UserChanges) -> TenantUser:
+        """Change the fields given (``None`` leaves a field alone)."""
+        errors: dict[str, str] = {}
+        if changes.email is not None:
+            email = normalize_email(changes.email)
+            if email and not _EMAIL.match(email):
+                errors["email"] = "is not an email address"
+            user.email = email
+        if changes.mobile is not None:
+            mobile = normalize_mobile(changes.mobile)
+            if mobile and not 4 <= len(mobile) <= 15:
+                errors["mobile"] = "must have 4 to 15 digits"
+            user.mobile = mobile
+        if errors:
+            raise ValidationFailed(
+                "Invalid user: " + "; ".join(f"{k} {v}" for k, v in errors.items()), errors=errors
+            )
+        if changes.mobile_country_code is not None:
+            user.mobile_country_code = normalize_country_code(changes.mobile_country_code)
+        for name in ("first_name", "last_name", "status", "permissions", "all_stores"):
+            value = getattr(changes, name)
+            if value is not None:
+                setattr(user, name, sorted(set(value)) if name == "permissions" else value)
+        if changes.status is not None and changes.status is not UserStatus.ACTIVE:
+            # A user who may no longer sign in loses the tokens issued so far.
+            user.token_version += 1
+        await self.repository.session.flush()
+        return user
+
+    async def list_users(self, tenant_id: int) -> Sequence[TenantUser]:
+        return await self.repository.of_tenant(tenant_id)
+
+    async def delete(self, user: TenantUser) -> None:
+        await self.repository.delete(user)
 
     # Lookups -----------------------------------------------------------------------------
 
