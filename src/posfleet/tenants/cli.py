@@ -4,12 +4,20 @@ service and prints; any field of a kind can be given with ``--set name=value``."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.cli_support import fail, in_unit_of_work, parse_fields, show, table
+from posfleet.cli_support import (
+    fail,
+    in_unit_of_work,
+    in_unit_of_work_with_runtime,
+    parse_fields,
+    show,
+    table,
+)
 from posfleet.models.enums import (
     DenominationMaterial,
     PaymentCode,
@@ -18,6 +26,8 @@ from posfleet.models.enums import (
     ReasonKind,
     SettingType,
 )
+from posfleet.runtime import Runtime
+from posfleet.tenants import transfer
 from posfleet.tenants.payments import PaymentCatalogService, PaymentMethodFields
 from posfleet.tenants.reasons import DenominationFields, ReasonFields, ReasonService
 from posfleet.tenants.service import TenantFields, TenantService
@@ -779,3 +789,98 @@ def setting_delete(tenant_uid: TenantArg, key: KeyArg, yes: YesOpt = False) -> N
 
     in_unit_of_work(work)
     typer.echo(f"Deleted setting {key}")
+
+
+# Import and export --------------------------------------------------------------------------
+
+
+@tenant_app.command("import")
+def tenant_import(
+    path: Annotated[Path, typer.Argument(help="A tenant file (YAML or JSON)", dir_okay=False)],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would change; change nothing")
+    ] = False,
+) -> None:
+    """Create or update a tenant from a file, all of it or nothing.
+
+    The whole file is checked first and every problem is printed with its location.  Rows are
+    found by their keys: a second import of the same file changes nothing.  Nothing is deleted.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        file = transfer.parse(text, name=str(path))
+    except transfer.InvalidTenantFile as exc:
+        raise _report(path, exc) from None
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"  applied {done}/{total}", err=True)
+
+    async def work(session: AsyncSession, runtime: Runtime) -> transfer.Plan:
+        mover = transfer.TenantTransfer(session, runtime)
+        try:
+            plan = await mover.plan(file)
+        except transfer.InvalidTenantFile as exc:
+            raise _report(path, exc) from None
+        if dry_run:
+            return plan
+        large = len(plan.steps) > LARGE_IMPORT
+        if large:
+            typer.echo(f"Importing {len(plan.steps)} changes ...", err=True)
+        await mover.apply(plan, progress if large else None)
+        return plan
+
+    plan = in_unit_of_work_with_runtime(work)
+    if dry_run:
+        for step in plan.steps:
+            typer.echo(step.line())
+        typer.echo(f"Dry run: {plan.summary()}; nothing was changed.")
+    else:
+        typer.echo(f"Imported tenant {file.tenant.tenant_uid}: {plan.summary(done=True)}.")
+        created = {s.key for s in plan.steps if s.op == "+" and s.kind == "user"}
+        unset = [u.user_code for u in file.users if u.user_code in created and not u.password]
+        if unset:
+            typer.echo(
+                f"{len(unset)} new user(s) have no password yet: set one with "
+                f"`posfleet user set-password {file.tenant.tenant_uid} USER_CODE`"
+            )
+
+
+LARGE_IMPORT = 500
+
+
+def _report(path: Path, exc: transfer.InvalidTenantFile) -> typer.Exit:
+    for problem in exc.problems:
+        typer.secho(f"error: {path}: {problem}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+@tenant_app.command("export")
+def tenant_export(
+    tenant_uid: TenantArg,
+    format_: Annotated[
+        str, typer.Option("--format", help="yaml or json", case_sensitive=False)
+    ] = "yaml",
+    output: Annotated[
+        Path | None, typer.Option(help="Write here instead of to standard output")
+    ] = None,
+) -> None:
+    """Write a tenant as a file that `posfleet tenant import` takes back; no secrets."""
+    fmt = format_.lower()
+    if fmt not in ("yaml", "json"):
+        raise fail(f"--format must be yaml or json, not {format_!r}")
+
+    async def work(session: AsyncSession, runtime: Runtime) -> dict[str, Any]:
+        return await transfer.TenantTransfer(session, runtime).export(tenant_uid)
+
+    text = transfer.dump(in_unit_of_work_with_runtime(work), fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror}") from None
+    typer.echo(f"Exported tenant {tenant_uid} to {output}")
