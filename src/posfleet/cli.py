@@ -6,6 +6,7 @@ A user's mistake ends in one clear line on stderr and exit status 1, never a tra
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,6 +54,21 @@ app.add_typer(user_app, name="user")
 app.add_typer(app_app, name="app")
 app.add_typer(client_app, name="client")
 app.add_typer(devices_app, name="devices")
+
+
+def check_address_free(host: str, port: int) -> None:
+    """Fail with one line when nothing could listen on ``host:port``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT is not mistaken for a busy one.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise fail(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                "stop what uses it or choose another port (--port)"
+            ) from None
 
 
 async def current_revision(runtime: Runtime) -> str | None:
@@ -133,11 +149,19 @@ def serve(
     proxy_headers: Annotated[
         bool, typer.Option(help="Trust X-Forwarded-For from the load balancer")
     ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the address is free, then exit")
+    ] = False,
 ) -> None:
     """Serve posfleet over HTTP."""
     import uvicorn
 
     settings = load_settings()
+    address = (host or settings.host, port or settings.port)
+    check_address_free(*address)
+    if check:
+        typer.echo(f"{address[0]}:{address[1]} is free")
+        return
     current = run_async(current_revision, settings)
     if current != migrations.head_revision():
         if not migrate:
@@ -149,8 +173,8 @@ def serve(
     uvicorn.run(
         "posfleet.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=address[0],
+        port=address[1],
         workers=workers or settings.workers,
         proxy_headers=proxy_headers,
         forwarded_allow_ips="*" if proxy_headers else None,
@@ -179,13 +203,14 @@ def demo(
 
     typer.echo("Seeding demo data ...")
     result = run_async(work, settings)
+    base = settings.public_base_url.rstrip("/")
+    result["baseUrl"] = base
     if manifest is not None:
         try:
             manifest.write_text(json.dumps(result, indent=2) + "\n")
         except OSError as exc:
             raise fail(f"cannot write the manifest {manifest}: {exc.strerror}") from None
     flow, commerce = result["flow"], result["commerce"]
-    base = settings.public_base_url.rstrip("/")
     typer.echo(
         f"""
 posfleet demo is ready (demo passwords are fixed: never use them for real data).
