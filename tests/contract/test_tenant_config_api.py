@@ -109,6 +109,15 @@ def _rows(base: str, tenant_uid: str, headers: dict[str, str]) -> Callable[[Any]
         if "denomination" in names:
             added = post("/currency-denominations", {"denomination": n, "material": "COIN"})
             values.update(denomination=n, material="COIN", currencyCode=added["currencyCode"])
+        if "userUid" in names:
+            values["userUid"] = post("/users", {"userCode": f"u{n}", "password": "2468"})["userUid"]
+        if "deviceUid" in names:
+            r = httpx.post(
+                f"{base}/v2/tenants/{tenant_uid}/devices",
+                json={"name": "D", "appCode": "CLIENT"},
+                headers=headers,
+            )
+            values["deviceUid"] = r.json()["deviceUid"]
         if "key" in names:
             values["key"] = post("/device-settings", {"key": f"k{n}", "type": "BOOL"})["key"]
         return {k: v for k, v in values.items() if k in names}

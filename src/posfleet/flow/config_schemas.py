@@ -8,9 +8,9 @@ row's identifiers, built from the stored row without validating it again.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from posfleet.apps.service import AppFields
@@ -50,7 +50,7 @@ class Answer(BaseModel):
 class Body(FlowRequest):
     """A configuration body: an unknown field is a typo, refused with 400, not dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
 # Tenants -----------------------------------------------------------------------------------
@@ -173,6 +173,60 @@ class AppAnswer(AppFields, Answer):
 
 
 # Users -------------------------------------------------------------------------------------
+
+
+class UserCreate(Body):
+    user_uid: Uid | None = None
+    user_code: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200, description="PIN or password")
+    account_type: AccountType = AccountType.REGULAR
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    email: str = Field(default="", max_length=320)
+    mobile: str = Field(default="", max_length=32)
+    mobile_country_code: str = Field(default="", max_length=8)
+    language_code: str = Field(default="nb", pattern=r"^[a-z]{2}$")
+    permissions: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50
+    )
+    all_stores: bool = False
+    store_uids: list[Uid] = Field(default_factory=list, max_length=1000)
+
+
+class UserUpdate(Body):
+    """Partial: only the fields given change; ``storeUids`` replaces the user's stores."""
+
+    password: str | None = Field(default=None, min_length=1, max_length=200)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=320)
+    mobile: str | None = Field(default=None, max_length=32)
+    mobile_country_code: str | None = Field(default=None, max_length=8)
+    status: UserStatus | None = None
+    permissions: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=50
+    )
+    all_stores: bool | None = None
+    store_uids: list[Uid] | None = Field(default=None, max_length=1000)
+
+
+class HardwareUpdate(Body):
+    """A device's vendor facts; only the fields given change, ``""`` clears one."""
+
+    vendor: str | None = Field(default=None, max_length=100)
+    model_number: str | None = Field(default=None, max_length=100)
+    mac_address: str | None = Field(
+        default=None, pattern=r"^([0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5})?$"
+    )
+    external_device_id: str | None = Field(default=None, max_length=100)
+
+
+class HardwareAnswer(Answer):
+    device_uid: str
+    vendor: str
+    model_number: str
+    mac_address: str
+    external_device_id: str
 
 
 class UserAnswer(Answer):

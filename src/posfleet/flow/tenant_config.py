@@ -17,14 +17,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from posfleet.apps.service import AppRegistryService
+from posfleet.devices.service import DeviceService, Hardware
 from posfleet.errors import Forbidden
 from posfleet.flow import config_schemas as s
 from posfleet.flow.auth import AdminPrincipal
 from posfleet.flow.schemas import UID_REGEX, Paging
-from posfleet.http import DbSession, SettingsDep
+from posfleet.http import DbSession, RuntimeDep, SettingsDep
 from posfleet.kit.idempotency import IdempotencyStore, check_key, request_hash
 from posfleet.kit.pagination import Page, PageRequest
-from posfleet.models import Printer, Store, Till
+from posfleet.models import Printer, Store, TenantUser, Till
 from posfleet.models.enums import DenominationMaterial, ReasonKind
 from posfleet.tenants.payments import PaymentCatalogService, PaymentMethodFields
 from posfleet.tenants.reasons import DenominationFields, ReasonFields, ReasonService
@@ -32,7 +33,7 @@ from posfleet.tenants.service import TenantFields, TenantService
 from posfleet.tenants.setting_definitions import SettingDefinitionFields, SettingDefinitionService
 from posfleet.tenants.stores import PrinterFields, StoreFields, StoreService, TillFields
 from posfleet.tokens.principal import Principal
-from posfleet.users.service import TENANT_ADMIN
+from posfleet.users.service import TENANT_ADMIN, UserChanges, UserService
 
 router = APIRouter(prefix="/v2/tenants/{tenantUid}", tags=["Tenant configuration"])
 
@@ -729,3 +730,150 @@ async def list_apps(principal: Admin, session: DbSession, page: Paged) -> Respon
     shown = apps[page.offset : page.offset + page.page_size]
     result = Page(shown, page.page_number, page.page_size, len(apps))
     return _list(result, [s.AppAnswer.of(a) for a in shown])
+
+
+# Users and their store access ---------------------------------------------------------------
+
+UserUid = Annotated[str, Path(alias="userUid", pattern=UID_REGEX, max_length=64)]
+
+
+async def _user_answer(session: DbSession, user: TenantUser) -> s.UserAnswer:
+    roles = [] if user.all_stores else await UserService(session).store_roles(user)
+    return s.UserAnswer.of(user, user_uid=user.uid, store_uids=[r.store.uid for r in roles])
+
+
+async def _stores(session: DbSession, tenant_id: int, uids: list[str]) -> list[Store]:
+    stores = StoreService(session)
+    return [await stores.get_store(tenant_id, uid) for uid in dict.fromkeys(uids)]
+
+
+@_op("GET", "/users", "get-tenants-users", "List users", response_model=s.UserList)
+async def list_users(principal: Admin, session: DbSession, page: Paged) -> Response:
+    users = list(await UserService(session).list_users(principal.tenant.id))
+    shown = users[page.offset : page.offset + page.page_size]
+    result = Page(shown, page.page_number, page.page_size, len(users))
+    return _list(result, [await _user_answer(session, u) for u in shown])
+
+
+@_op(
+    "POST",
+    "/users",
+    "post-tenants-users",
+    "Create a user",
+    status_code=201,
+    response_model=s.UserAnswer,
+)
+async def create_user(
+    body: s.UserCreate, principal: Admin, session: DbSession, key: IdempotencyKey = None
+) -> Response:
+    """A REGULAR user's ``password`` is a PIN of 4 digits; anyone else's at least 12
+    characters mixing letters, digits or other characters.  It is stored as a hash only."""
+
+    async def make() -> BaseModel:
+        user = await UserService(session).create(
+            principal.tenant,
+            uid=body.user_uid,
+            user_code=body.user_code,
+            password=body.password,
+            account_type=body.account_type,
+            first_name=body.first_name,
+            last_name=body.last_name,
+            email=body.email,
+            mobile=body.mobile,
+            mobile_country_code=body.mobile_country_code,
+            language_code=body.language_code,
+            permissions=body.permissions,
+            all_stores=body.all_stores,
+            stores=await _stores(session, principal.tenant.id, body.store_uids),
+        )
+        return await _user_answer(session, user)
+
+    # The password is part of what the key guards, but only as a hash of the whole request.
+    return await _create(session, principal, "config.users", key, _body(body), make)
+
+
+@_op("GET", "/users/{userUid}", "get-tenants-user", "Get a user", response_model=s.UserAnswer)
+async def get_user(uid: UserUid, principal: Admin, session: DbSession) -> Response:
+    user = await UserService(session).get_by_uid(principal.tenant, uid)
+    return _json(await _user_answer(session, user))
+
+
+@_op("PUT", "/users/{userUid}", "put-tenants-user", "Update a user", response_model=s.UserAnswer)
+async def update_user(
+    uid: UserUid, body: s.UserUpdate, principal: Admin, session: DbSession
+) -> Response:
+    """Partial.  ``status: INACTIVE`` disables the user and ends the tokens issued to them."""
+    users = UserService(session)
+    user = await users.get_by_uid(principal.tenant, uid)
+    if body.password is not None:
+        await users.set_password(user, body.password)
+    await users.update(
+        user,
+        UserChanges(
+            first_name=body.first_name,
+            last_name=body.last_name,
+            email=body.email,
+            mobile=body.mobile,
+            mobile_country_code=body.mobile_country_code,
+            status=body.status,
+            permissions=body.permissions,
+            all_stores=body.all_stores,
+        ),
+    )
+    if body.store_uids is not None:
+        wanted = await _stores(session, principal.tenant.id, body.store_uids)
+        have = [r.store for r in await users.store_roles(user)] if not user.all_stores else []
+        for store in have:
+            if store.id not in {w.id for w in wanted}:
+                await users.revoke_store_access(user, store)
+        for store in wanted:
+            await users.grant_store_access(user, store)
+    return _json(await _user_answer(session, user))
+
+
+@_op(
+    "DELETE",
+    "/users/{userUid}",
+    "delete-tenants-user",
+    "Delete a user",
+    status_code=204,
+    response_class=Response,
+)
+async def delete_user(uid: UserUid, principal: Admin, session: DbSession) -> Response:
+    users = UserService(session)
+    await users.delete(await users.get_by_uid(principal.tenant, uid))
+    return Response(status_code=204)
+
+
+# Devices' vendor facts ----------------------------------------------------------------------
+
+DeviceUid = Annotated[str, Path(alias="deviceUid", pattern=UID_REGEX, max_length=64)]
+
+
+@_op(
+    "PUT",
+    "/devices/{deviceUid}/hardware",
+    "put-tenants-device-hardware",
+    "Update a device's vendor facts",
+    response_model=s.HardwareAnswer,
+)
+async def update_hardware(
+    uid: DeviceUid,
+    body: s.HardwareUpdate,
+    principal: Admin,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> Response:
+    devices = DeviceService(session, runtime)
+    device = await devices.get(principal.tenant.id, uid)
+    hardware = Hardware(
+        vendor=body.vendor,
+        model_number=body.model_number,
+        mac_address=body.mac_address,
+        external_device_id=body.external_device_id,
+    )
+    await devices.describe_hardware(device, hardware, principal.actor)
+    answer = s.HardwareAnswer.of(
+        device, device_uid=device.uid, mac_address=device.mac_address or ""
+    )
+    return _json(answer)

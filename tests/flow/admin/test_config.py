@@ -187,3 +187,66 @@ async def test_a_device_administrator_without_tenant_admin_is_refused(
     token, _ = TokenService(session, runtime).auth_token(user, tenant)
     r = await client.get(f"/v2/tenants/{tenant.uid}/stores", headers=bearer(token))
     assert r.status_code == 403
+
+
+async def test_users_and_their_store_access_are_kept_through_the_api(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    tenant_uid, headers, _ = await _bootstrap(session, runtime)
+    base = f"/v2/tenants/{tenant_uid}"
+    for uid in ("oslo", "bergen"):
+        body = {"name": uid.title(), "storeUid": uid}
+        await _ok(await client.post(f"{base}/stores", json=body, headers=headers), 201)
+    weak = {"userCode": "kari", "password": "12345"}
+    r = await client.post(f"{base}/users", json=weak, headers=headers)
+    assert r.status_code == 400, r.text
+    assert "PIN of exactly 4 digits" in r.json()["message"]
+    kari = await _ok(
+        await client.post(
+            f"{base}/users",
+            json={"userCode": "kari", "password": "2468", "storeUids": ["oslo"]},
+            headers=headers,
+        ),
+        201,
+    )
+    assert "password" not in kari
+    assert kari["storeUids"] == ["oslo"]
+    moved = await _ok(
+        await client.put(
+            f"{base}/users/{kari['userUid']}",
+            json={"storeUids": ["bergen"], "status": "INACTIVE"},
+            headers=headers,
+        )
+    )
+    assert (moved["storeUids"], moved["status"], moved["userCode"]) == (
+        ["bergen"],
+        "INACTIVE",
+        "kari",
+    )
+    await _ok(await client.delete(f"{base}/users/{kari['userUid']}", headers=headers), 204)
+    assert (await client.get(f"{base}/users/{kari['userUid']}", headers=headers)).status_code == 404
+
+
+async def test_a_devices_vendor_facts_are_set_through_the_api(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    tenant_uid, headers, _ = await _bootstrap(session, runtime)
+    base = f"/v2/tenants/{tenant_uid}"
+    device = await _ok(
+        await client.post(
+            f"{base}/devices", json={"name": "Till", "appCode": "CLIENT"}, headers=headers
+        ),
+        201,
+    )
+    url = f"{base}/devices/{device['deviceUid']}/hardware"
+    body = {"vendor": "Sunmi", "macAddress": "00:1a:2b:3c:4d:5e"}
+    answer = await _ok(await client.put(url, json=body, headers=headers))
+    assert answer == {
+        "deviceUid": device["deviceUid"],
+        "vendor": "Sunmi",
+        "modelNumber": "",
+        "macAddress": "00:1A:2B:3C:4D:5E",
+        "externalDeviceId": "",
+    }
+    bad = await client.put(url, json={"macAddress": "nope"}, headers=headers)
+    assert bad.status_code == 400

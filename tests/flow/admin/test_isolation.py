@@ -172,6 +172,15 @@ async def _victim_config(client: httpx.AsyncClient, victim: Any) -> dict[str, st
         f"{base}/currency-denominations", json={"denomination": 777, "material": "COIN"}, headers=h
     )
     await client.post(f"{base}/device-settings", json={"key": "secret", "type": "BOOL"}, headers=h)
+    user = await client.post(
+        f"{base}/users",
+        json={"userCode": "secret-user", "password": "2468", "userUid": "secret-user"},
+        headers=h,
+    )
+    assert user.status_code == 201, user.text
+    device = await client.post(
+        f"{base}/devices", json={"name": "Secret", "appCode": "CLIENT"}, headers=h
+    )
     return {
         "tenantUid": victim.tenant.uid,
         "storeUid": store,
@@ -184,6 +193,8 @@ async def _victim_config(client: httpx.AsyncClient, victim: Any) -> dict[str, st
         "material": "COIN",
         "denomination": "777",
         "key": "secret",
+        "userUid": "secret-user",
+        "deviceUid": device.json()["deviceUid"],
     }
 
 
