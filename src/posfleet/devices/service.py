@@ -218,6 +218,16 @@ class DeviceService:
         self._touch(device, actor)
         await self.session.flush()
 
+    async def claim(self, device: Device, user_id: int) -> bool:
+        """The user holds the device now, unless someone else does (one conditional UPDATE, so
+        two users racing for it cannot both win); a user holds one device, so any other they
+        held is let go."""
+        return await self.repo.claim(device, user_id, utcnow())
+
+    async def release(self, device: Device, user_id: int) -> bool:
+        """The user lets go of the device, if they held it."""
+        return await self.repo.unclaim(device, user_id, utcnow())
+
     async def block(self, device: Device, actor: str) -> None:
         """ACTIVE → BLOCKED: every token of the device is refused from its next request on."""
         if device.status is DeviceStatus.BLOCKED:
