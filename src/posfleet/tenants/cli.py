@@ -120,7 +120,13 @@ def tenant_show(tenant_uid: TenantArg) -> None:
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         tenant = await TenantService(session).get_tenant(tenant_uid)
-        return _columns(tenant, TenantFields, ("uid", tenant.uid))
+        return _columns(
+            tenant,
+            TenantFields,
+            ("uid", tenant.uid),
+            # Moves whenever anything a device's DeviceInfo shows changes.
+            ("configVersion", tenant.config_version),
+        )
 
     typer.echo(show(in_unit_of_work(work)))
 
