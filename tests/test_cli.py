@@ -64,15 +64,16 @@ def test_an_admin_sets_up_a_tenant_from_the_command_line(
         ("tenant", "create", "Nordlys Sport AS", "--uid", tenant, "--vat-number", "NO1MVA"),
         ("store", "create", tenant, "Oslo", "--uid", store, "--city", "Oslo"),
         ("till", "create", tenant, store, "1", "--uid", till, "--payment-terminal", "adyen"),
-        ("user", "create", tenant, "ingrid", "--password", "pw", "--account-type", "FULL",
+        ("user", "create", tenant, "ingrid", "--password-stdin", "--account-type", "FULL",
          "--admin", "--all-stores", "--email", "ingrid@example.com"),
-        ("user", "create", tenant, "kari", "--password", "pin", "--store", store,
+        ("user", "create", tenant, "kari", "--password-stdin", "--store", store,
          "--mobile", "912 34 567", "--country-code", "47"),
         ("app", "register", app_id, "--app-code", "ASSISTANT", "--name", "Assistant"),
         ("client", "create", client_id),
     ]  # fmt: skip
+    passwords = {"ingrid": "long-enough-passw0rd\n", "kari": "2468\n"}
     for step in steps:
-        result = posfleet(url, *step)
+        result = posfleet(url, *step, input=passwords.get(step[3]) if len(step) > 3 else None)
         assert result.exit_code == 0, (step, result.output)
     assert tenant in posfleet(url, "tenant", "list").stdout
     apps = posfleet(url, "app", "list").stdout
@@ -125,7 +126,7 @@ def test_admin_permission_needs_a_full_account(backend: str, database_urls: dict
     url = database_urls[backend]
     tenant = unique("tenant")
     assert posfleet(url, "tenant", "create", "T", "--uid", tenant).exit_code == 0
-    result = posfleet(url, "user", "create", tenant, "kari", "--password", "x", "--admin")
+    result = posfleet(url, "user", "create", tenant, "kari", "--password-stdin", "--admin")
     assert result.exit_code == 1
     assert "--admin needs --account-type FULL" in result.stderr
 

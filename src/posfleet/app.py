@@ -21,6 +21,7 @@ from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
 from posfleet.flow import device_flow as flow_device_flow
 from posfleet.flow import pairing_codes as flow_pairing_codes
+from posfleet.flow import tenant_config as flow_tenant_config
 from posfleet.logging import configure_logging
 from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from posfleet.runtime import Runtime
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_device.router)
     app.include_router(flow_device_flow.router)
     app.include_router(flow_pairing_codes.router)
+    app.include_router(flow_tenant_config.router)
     app.include_router(commerce_router.router)
     backoffice.install(app)
     return app

@@ -5,73 +5,70 @@ A user's mistake ends in one clear line on stderr and exit status 1, never a tra
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import socket
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from posfleet import admin_cli, migrations
+from posfleet import migrations
 from posfleet.apikeys.cli import apikeys_app
+from posfleet.apps.cli import app_app, client_app
 from posfleet.auth.cli import tokens_app
+from posfleet.cli_support import (
+    database_problem,
+    fail,
+    load_settings,
+    run_async,
+)
 from posfleet.config import Settings
 from posfleet.db import session_scope
-from posfleet.errors import AppError
+from posfleet.devices.cli import devices_app
 from posfleet.pairing.cli import pairing_app
 from posfleet.runtime import Runtime
+from posfleet.tenants import cli as tenants_cli
 from posfleet.tokens import keys
-
-T = TypeVar("T")
+from posfleet.users.cli import user_app
 
 app = typer.Typer(help="posfleet: POS device registry and pairing server.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
+# One line per command group; a domain's commands live in its own cli.py.
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(pairing_app, name="pairing")
-for _name, _group in admin_cli.GROUPS.items():
-    app.add_typer(_group, name=_name)
+app.add_typer(tenants_cli.tenant_app, name="tenant")
+app.add_typer(tenants_cli.store_app, name="store")
+app.add_typer(tenants_cli.till_app, name="till")
+app.add_typer(tenants_cli.printer_app, name="printer")
+app.add_typer(tenants_cli.payment_app, name="payment-method")
+app.add_typer(tenants_cli.reason_app, name="reason")
+app.add_typer(tenants_cli.denomination_app, name="denomination")
+app.add_typer(tenants_cli.setting_app, name="setting")
+app.add_typer(user_app, name="user")
+app.add_typer(app_app, name="app")
+app.add_typer(client_app, name="client")
+app.add_typer(devices_app, name="devices")
 
 
-def fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
-
-
-def run_async(work: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run ``work`` with a runtime; turn domain and database errors into one line."""
-
-    async def main() -> T:
-        runtime = Runtime.create(settings or Settings())
+def check_address_free(host: str, port: int) -> None:
+    """Fail with one line when nothing could listen on ``host:port``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT is not mistaken for a busy one.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            return await work(runtime)
-        finally:
-            await runtime.close()
-
-    try:
-        return asyncio.run(main())
-    except AppError as exc:
-        raise fail(exc.message) from None
-    except ValidationError as exc:
-        raise fail(describe_invalid(exc)) from None
-    except SQLAlchemyError as exc:
-        raise fail(
-            f"database: {str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}"
-        ) from None
-
-
-def describe_invalid(exc: ValidationError) -> str:
-    """A pydantic error as one line: ``field: why; field: why``."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-    )
+            probe.bind((host, port))
+        except OSError as exc:
+            raise fail(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                "stop what uses it or choose another port (--port)"
+            ) from None
 
 
 async def current_revision(runtime: Runtime) -> str | None:
@@ -87,8 +84,8 @@ def upgrade_database(settings: Settings) -> None:
     typer.echo(f"Migrating {redact(settings.database_url)} to {migrations.head_revision()} ...")
     try:
         migrations.upgrade(settings)
-    except SQLAlchemyError as exc:
-        raise fail(f"migration failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise fail(f"migration failed: {database_problem(exc)}") from None
 
     async def first_key(runtime: Runtime) -> None:
         await runtime.load_signing_keys(create_if_missing=True)
@@ -107,14 +104,14 @@ def redact(url: str) -> str:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest revision."""
-    upgrade_database(Settings())
+    upgrade_database(load_settings())
 
 
 @db_app.command("check")
 def db_check() -> None:
     """Fail if the models and the migrations disagree."""
     try:
-        migrations.check(Settings())
+        migrations.check(load_settings())
     except Exception as exc:  # alembic raises its own CommandError with the diff
         raise fail(str(exc)) from None
     typer.echo("Models and migrations agree.")
@@ -132,10 +129,9 @@ def keys_rotate() -> None:
     """Add a new signing key; tokens signed by older keys stay valid until they expire."""
 
     async def work(runtime: Runtime) -> str:
-        async with runtime.sessionmaker() as session:
+        async with session_scope(runtime.sessionmaker) as session:
             key = await keys.rotate(session, runtime.secret, runtime.settings.jwt_algorithm)
-            await session.commit()
-        return key.kid
+            return key.kid
 
     typer.echo(f"New signing key {run_async(work)} is now used for new tokens.")
 
@@ -153,11 +149,19 @@ def serve(
     proxy_headers: Annotated[
         bool, typer.Option(help="Trust X-Forwarded-For from the load balancer")
     ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the address is free, then exit")
+    ] = False,
 ) -> None:
     """Serve posfleet over HTTP."""
     import uvicorn
 
-    settings = Settings()
+    settings = load_settings()
+    address = (host or settings.host, port or settings.port)
+    check_address_free(*address)
+    if check:
+        typer.echo(f"{address[0]}:{address[1]} is free")
+        return
     current = run_async(current_revision, settings)
     if current != migrations.head_revision():
         if not migrate:
@@ -169,8 +173,8 @@ def serve(
     uvicorn.run(
         "posfleet.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=address[0],
+        port=address[1],
         workers=workers or settings.workers,
         proxy_headers=proxy_headers,
         forwarded_allow_ips="*" if proxy_headers else None,
@@ -189,7 +193,7 @@ def demo(
     """Create (or refresh) demo data that looks like a real retailer; safe to run again."""
     from posfleet.demo import seed_demo
 
-    settings = Settings()
+    settings = load_settings()
     if run_async(current_revision, settings) != migrations.head_revision():
         upgrade_database(settings)
 
@@ -199,13 +203,14 @@ def demo(
 
     typer.echo("Seeding demo data ...")
     result = run_async(work, settings)
+    base = settings.public_base_url.rstrip("/")
+    result["baseUrl"] = base
     if manifest is not None:
         try:
             manifest.write_text(json.dumps(result, indent=2) + "\n")
         except OSError as exc:
             raise fail(f"cannot write the manifest {manifest}: {exc.strerror}") from None
     flow, commerce = result["flow"], result["commerce"]
-    base = settings.public_base_url.rstrip("/")
     typer.echo(
         f"""
 posfleet demo is ready (demo passwords are fixed: never use them for real data).
@@ -226,13 +231,7 @@ login email {commerce["user"]["email"]}
 
 def main() -> None:
     try:
-        Settings()
-    except ValidationError as exc:
-        # A mistyped POSFLEET_* variable is a user's mistake: one line, not a traceback.
-        problems = "; ".join(
-            f"POSFLEET_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        typer.secho(f"error: invalid settings: {problems}", fg=typer.colors.RED, err=True)
-        raise SystemExit(1) from None
+        load_settings()
+    except typer.Exit as exit_:
+        raise SystemExit(exit_.exit_code) from None
     app()

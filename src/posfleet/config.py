@@ -110,6 +110,11 @@ class Settings(BaseSettings):
             return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
+            scheme = value.split(":", 1)[0] or value
+            raise ValueError(
+                f"unsupported database driver {scheme!r}: use postgresql://… or sqlite:///…"
+            )
         return value
 
     @property

@@ -40,6 +40,7 @@ from tests.support.clients import asgi_transport
 from tests.support.postgres import PostgresServer
 
 MANIFEST_SHAPE = {
+    "baseUrl": str,
     "flow": {
         "tenantUid": str,
         "storeUid": str,

@@ -17,13 +17,13 @@ async def test_a_created_user_keeps_only_an_argon2_hash_of_the_password(
     tenant = await factories.tenant(session)
     users = UserService(session)
     user = await users.create(
-        tenant, user_code="kari", password="s3cret-pin", account_type=AccountType.FULL
+        tenant, user_code="kari", password="s3cret-pin-42", account_type=AccountType.FULL
     )
     assert user.password_hash.startswith("$argon2id$")
-    assert "s3cret-pin" not in user.password_hash
-    assert await users.check_password(user, "s3cret-pin")
+    assert "s3cret-pin-42" not in user.password_hash
+    assert await users.check_password(user, "s3cret-pin-42")
     assert not await users.check_password(user, "wrong")
-    assert not await users.check_password(None, "s3cret-pin")
+    assert not await users.check_password(None, "s3cret-pin-42")
 
 
 async def test_user_code_is_unique_within_a_tenant_but_not_across_tenants(
@@ -32,10 +32,14 @@ async def test_user_code_is_unique_within_a_tenant_but_not_across_tenants(
     first, second = await factories.tenant(session), await factories.tenant(session)
     users = UserService(session)
     code = unique("code")
-    await users.create(first, user_code=code, password="x", account_type=AccountType.REGULAR)
+    await users.create(first, user_code=code, password="2468", account_type=AccountType.REGULAR)
     with pytest.raises(Conflict):
-        await users.create(first, user_code=code, password="y", account_type=AccountType.FULL)
-    await users.create(second, user_code=code, password="z", account_type=AccountType.FULL)
+        await users.create(
+            first, user_code=code, password="correct-horse-1", account_type=AccountType.FULL
+        )
+    await users.create(
+        second, user_code=code, password="correct-horse-1", account_type=AccountType.FULL
+    )
     found = await users.find_by_user_code_any_tenant(code)
     assert {u.tenant_id for u in found} == {first.id, second.id}
 
@@ -44,7 +48,11 @@ async def test_a_user_uid_outside_the_flow_pattern_is_refused(session: AsyncSess
     tenant = await factories.tenant(session)
     with pytest.raises(ValidationFailed) as caught:
         await UserService(session).create(
-            tenant, uid="no spaces!", user_code="a", password="x", account_type=AccountType.FULL
+            tenant,
+            uid="no spaces!",
+            user_code="a",
+            password="correct-horse-1",
+            account_type=AccountType.FULL,
         )
     assert "uid" in caught.value.errors
 
@@ -56,7 +64,11 @@ async def test_email_lookup_is_case_insensitive_and_scoped_to_the_tenant(
     users = UserService(session)
     email = f"{unique('kari')}@Example.com"
     user = await users.create(
-        tenant, user_code="k", password="x", account_type=AccountType.FULL, email=email
+        tenant,
+        user_code="k",
+        password="correct-horse-1",
+        account_type=AccountType.FULL,
+        email=email,
     )
     assert await users.find_by_email(tenant, email.upper()) == user
     assert await users.find_by_email(other, email) is None
@@ -74,7 +86,7 @@ async def test_mobile_lookup_accepts_national_and_international_forms(
     user = await users.create(
         tenant,
         user_code="m",
-        password="x",
+        password="2468",
         account_type=AccountType.REGULAR,
         mobile="91234567",
         mobile_country_code="+47",
@@ -91,12 +103,12 @@ async def test_store_access_is_granted_per_store_or_for_all_stores(
     oslo, bergen = await factories.store(session, tenant), await factories.store(session, tenant)
     users = UserService(session)
     cashier = await users.create(
-        tenant, user_code="c", password="x", account_type=AccountType.REGULAR, stores=[oslo]
+        tenant, user_code="c", password="2468", account_type=AccountType.REGULAR, stores=[oslo]
     )
     admin = await users.create(
         tenant,
         user_code="a",
-        password="x",
+        password="correct-horse-1",
         account_type=AccountType.FULL,
         all_stores=True,
         permissions=["TENANT.ADMIN"],
@@ -116,7 +128,11 @@ async def test_store_access_to_another_tenants_store_is_refused(session: AsyncSe
     foreign = await factories.store(session, other)
     with pytest.raises(ValidationFailed):
         await UserService(session).create(
-            tenant, user_code="c", password="x", account_type=AccountType.REGULAR, stores=[foreign]
+            tenant,
+            user_code="c",
+            password="2468",
+            account_type=AccountType.REGULAR,
+            stores=[foreign],
         )
 
 
@@ -129,18 +145,30 @@ async def test_users_of_a_store_are_filtered_by_type_paged_and_sorted(
     users = UserService(session)
     for code in ("c3", "c1", "c2"):
         await users.create(
-            tenant, user_code=code, password="x", account_type=AccountType.REGULAR, stores=[store]
+            tenant,
+            user_code=code,
+            password="2468",
+            account_type=AccountType.REGULAR,
+            stores=[store],
         )
     await users.create(
-        tenant, user_code="f1", password="x", account_type=AccountType.FULL, all_stores=True
+        tenant,
+        user_code="f1",
+        password="correct-horse-1",
+        account_type=AccountType.FULL,
+        all_stores=True,
     )
     await users.create(
-        tenant, user_code="away", password="x", account_type=AccountType.REGULAR, stores=[elsewhere]
+        tenant,
+        user_code="away",
+        password="2468",
+        account_type=AccountType.REGULAR,
+        stores=[elsewhere],
     )
     await users.create(
         tenant,
         user_code="c0",
-        password="x",
+        password="2468",
         account_type=AccountType.REGULAR,
         stores=[store],
         status=UserStatus.INACTIVE,
@@ -157,3 +185,43 @@ async def test_users_of_a_store_are_filtered_by_type_paged_and_sorted(
         tenant, store, PageRequest(1, 50, "user_code", SortDirection.ASC)
     )
     assert [u.user_code for u in everyone.items] == ["c1", "c2", "c3", "f1"]
+
+
+@pytest.mark.parametrize(
+    ("account_type", "password"),
+    [
+        (AccountType.REGULAR, "123"),
+        (AccountType.REGULAR, "12345"),
+        (AccountType.REGULAR, "12a4"),
+        (AccountType.REGULAR, "1111"),
+        (AccountType.FULL, "x"),
+        (AccountType.FULL, "onlyletterslong"),
+        (AccountType.FULL, "aaaaaaaa1111"),
+        (AccountType.INTEGRATION, "2468"),
+    ],
+)
+async def test_a_password_outside_the_policy_is_refused_on_create_and_on_change(
+    session: AsyncSession, account_type: AccountType, password: str
+) -> None:
+    tenant = await factories.tenant(session)
+    users = UserService(session)
+    with pytest.raises(ValidationFailed) as caught:
+        await users.create(tenant, user_code="u", password=password, account_type=account_type)
+    assert set(caught.value.errors) == {"password"}
+    user = await factories.user(session, tenant, account_type=account_type)
+    with pytest.raises(ValidationFailed):
+        await users.set_password(user, password)
+
+
+@pytest.mark.parametrize(
+    ("account_type", "password"),
+    [(AccountType.REGULAR, "2468"), (AccountType.FULL, "demo-admin-pass")],
+)
+async def test_a_pin_for_a_cashier_and_a_long_mixed_password_for_others_are_accepted(
+    session: AsyncSession, account_type: AccountType, password: str
+) -> None:
+    tenant = await factories.tenant(session)
+    user = await UserService(session).create(
+        tenant, user_code="u", password=password, account_type=account_type
+    )
+    assert await UserService(session).check_password(user, password)

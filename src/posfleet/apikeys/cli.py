@@ -20,7 +20,7 @@ TenantOpt = Annotated[str, typer.Option("--tenant", help="The tenant's UID (the 
 
 
 def _run(work: Callable[[ApiKeyService], Awaitable[T]]) -> T:
-    from posfleet.cli import run_async
+    from posfleet.cli_support import run_async
 
     async def run(runtime: Runtime) -> T:
         async with session_scope(runtime.sessionmaker) as session:

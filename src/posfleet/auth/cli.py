@@ -18,7 +18,7 @@ TenantOpt = Annotated[str, typer.Option("--tenant", help="The tenant's UID")]
 
 
 def _run(work: Callable[[IntegrationTokenService], Awaitable[T]]) -> T:
-    from posfleet.cli import run_async
+    from posfleet.cli_support import run_async
 
     async def run(runtime: Runtime) -> T:
         await runtime.load_signing_keys()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.apikeys.service import ApiKeyService
 from posfleet.apps.service import AppFields, AppRegistryService
 from posfleet.demo import data
-from posfleet.devices.service import DeviceService
+from posfleet.devices.service import DeviceService, Hardware
 from posfleet.errors import NotFound
 from posfleet.models import Device, Store, Tenant, TenantUser
 from posfleet.models.enums import DeviceStatus, PrinterType
@@ -342,11 +342,13 @@ class DemoSeeder:
             printer_uids=list(spec.printer_uids),
             settings=list(spec.settings),
         )
-        # Descriptive hardware facts the Commerce Engine view shows; no lifecycle rule reads them.
-        device.vendor = spec.vendor
-        device.model_number = spec.model_number
-        device.mac_address = spec.mac_address
-        device.external_device_id = spec.external_device_id
+        hardware = Hardware(
+            vendor=spec.vendor,
+            model_number=spec.model_number,
+            mac_address=spec.mac_address or "",
+            external_device_id=spec.external_device_id,
+        )
+        await self.devices.describe_hardware(device, hardware, data.ACTOR)
         if spec.status is not DeviceStatus.READY_TO_LINK:
             # The demo stands in for a physical device that linked with its code.
             await self.devices.activate(

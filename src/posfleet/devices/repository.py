@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.db import affected_rows
 from posfleet.kit.origin import client_address
 from posfleet.kit.single_use import SingleUse
 from posfleet.models import (
@@ -169,3 +170,40 @@ class DeviceRepository:
             query = query.where(Device.store_id == store_id)
         result = await self.session.execute(query.order_by(Store.name, Till.number, Device.name))
         return [(device, store, till) for device, store, till in result.all()]
+
+    async def claim(self, device: Device, user_id: int, now: datetime) -> bool:
+        """Claim ``device`` for the user unless someone else holds it (one statement, no race)."""
+        result = await self.session.execute(
+            update(Device)
+            .where(
+                Device.id == device.id,
+                or_(Device.claimed_by_user_id.is_(None), Device.claimed_by_user_id == user_id),
+            )
+            .values(claimed_by_user_id=user_id, claimed_at=now, last_activity_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = affected_rows(result) == 1
+        if claimed:
+            # One device per user: claiming this one lets go of any other.
+            await self.session.execute(
+                update(Device)
+                .where(
+                    Device.tenant_id == device.tenant_id,
+                    Device.claimed_by_user_id == user_id,
+                    Device.id != device.id,
+                )
+                .values(claimed_by_user_id=None, claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        await self.session.refresh(device)
+        return claimed
+
+    async def unclaim(self, device: Device, user_id: int, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(Device)
+            .where(Device.id == device.id, Device.claimed_by_user_id == user_id)
+            .values(claimed_by_user_id=None, claimed_at=None, last_activity_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.refresh(device)
+        return affected_rows(result) == 1

@@ -32,6 +32,7 @@ from posfleet.runtime import Runtime
 from posfleet.tenants.stores import StoreService
 
 _UID = re.compile(UID_PATTERN)
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,16 @@ class DeviceChanges:
     status: DeviceStatus | None = None
     settings: Sequence[tuple[str, str]] | None = None
     printer_uids: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """A device's vendor facts; ``None`` leaves a field alone, ``""`` clears it."""
+
+    vendor: str | None = None
+    model_number: str | None = None
+    mac_address: str | None = None
+    external_device_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +209,40 @@ class DeviceService:
         return device, code
 
     # Lifecycle
+
+    async def describe_hardware(self, device: Device, hardware: Hardware, actor: str) -> None:
+        """Set the descriptive hardware facts given (``None`` leaves one alone); no lifecycle
+        rule reads them, the Commerce Engine view and the back office show them."""
+        errors: dict[str, str] = {}
+        if hardware.mac_address and not _MAC.fullmatch(hardware.mac_address):
+            errors["macAddress"] = "must look like 00:1A:2B:3C:4D:5E"
+        for name in ("vendor", "model_number", "external_device_id"):
+            value = getattr(hardware, name)
+            if value is not None and len(value) > 100:
+                errors[name] = "must be at most 100 characters"
+        if errors:
+            raise ValidationFailed(
+                "Invalid hardware: " + "; ".join(f"{k} {v}" for k, v in errors.items()),
+                errors=errors,
+            )
+        for name in ("vendor", "model_number", "external_device_id"):
+            value = getattr(hardware, name)
+            if value is not None:
+                setattr(device, name, value)
+        if hardware.mac_address is not None:
+            device.mac_address = hardware.mac_address.upper() or None
+        self._touch(device, actor)
+        await self.session.flush()
+
+    async def claim(self, device: Device, user_id: int) -> bool:
+        """The user holds the device now, unless someone else does (one conditional UPDATE, so
+        two users racing for it cannot both win); a user holds one device, so any other they
+        held is let go."""
+        return await self.repo.claim(device, user_id, utcnow())
+
+    async def release(self, device: Device, user_id: int) -> bool:
+        """The user lets go of the device, if they held it."""
+        return await self.repo.unclaim(device, user_id, utcnow())
 
     async def block(self, device: Device, actor: str) -> None:
         """ACTIVE → BLOCKED: every token of the device is refused from its next request on."""

@@ -22,7 +22,7 @@ pairing_app = typer.Typer(
 
 
 def _run(work: Callable[[PairingService, TenantService], Awaitable[T]]) -> T:
-    from posfleet.cli import run_async
+    from posfleet.cli_support import run_async
 
     async def run(runtime: Runtime) -> T:
         async with session_scope(runtime.sessionmaker) as session:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, NotFound
-from posfleet.kit.clock import utcnow
 from posfleet.models import Device
 from posfleet.models.enums import DeviceStatus
 from posfleet.pos.repository import PosRepository
@@ -22,6 +22,7 @@ class ClaimService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.repository = PosRepository(session)
         self.pos = PosService(session, runtime)
+        self.devices = DeviceService(session, runtime)
 
     async def _device(self, principal: PosPrincipal, device_uid: str) -> Device:
         device = await self.repository.device_at(
@@ -37,7 +38,7 @@ class ClaimService:
             raise BadRequest(
                 "The device is not active and cannot be claimed", code="device_unavailable"
             )
-        if not await self.repository.claim(device, principal.user.id, utcnow()):
+        if not await self.devices.claim(device, principal.user.id):
             raise BadRequest("The device is claimed by someone else", code="device_claimed")
         return await self.pos.user_view(principal.user, principal.store)
 
@@ -49,5 +50,5 @@ class ClaimService:
                 "The device is claimed by someone else", code="device_claimed_by_other"
             )
         if held_by is not None:
-            await self.repository.unclaim(device, principal.user.id, utcnow())
+            await self.devices.release(device, principal.user.id)
         return await self.pos.user_view(principal.user, principal.store)

@@ -217,7 +217,7 @@ class StoreService:
         uid: Uid | None = None,
     ) -> Printer:
         """A printer of the tenant, or of one of its stores when ``store_uid`` is given."""
-        require(fields, "name", "type")
+        require(fields, "name")
         check_new_uid("printer", uid)
         store = await self.get_store(tenant_id, store_uid) if store_uid else None
         if uid is not None and await self.repository.printer_by_uid(tenant_id, uid) is not None:

@@ -32,6 +32,19 @@ class UserRepository:
         await self.session.flush()
         return user
 
+    async def delete(self, user: TenantUser) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
+
+    async def of_tenant(self, tenant_id: int) -> Sequence[TenantUser]:
+        return (
+            await self.session.scalars(
+                select(TenantUser)
+                .where(TenantUser.tenant_id == tenant_id)
+                .order_by(TenantUser.user_code, TenantUser.id)
+            )
+        ).all()
+
     async def get_by_id(self, tenant_id: int, user_id: int) -> TenantUser | None:
         return await self.session.scalar(
             select(TenantUser).where(TenantUser.tenant_id == tenant_id, TenantUser.id == user_id)

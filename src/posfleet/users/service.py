@@ -19,6 +19,7 @@ from posfleet.kit.pagination import Page, PageRequest
 from posfleet.models import Store, Tenant, TenantUser, UserStoreAccess
 from posfleet.models.enums import AccountType, UserStatus
 from posfleet.tenants.service import check_uid
+from posfleet.users.passwords import password_problem
 from posfleet.users.repository import USER_SORT_COLUMNS, UserRepository
 
 USER_SORT_FIELDS = frozenset(USER_SORT_COLUMNS)
@@ -45,6 +46,20 @@ class StoreRole:
     store: Store
     role_uid: str
     role_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """A partial update of a user; ``None`` leaves a field alone."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    mobile_country_code: str | None = None
+    status: UserStatus | None = None
+    permissions: Sequence[str] | None = None
+    all_stores: bool | None = None
 
 
 class UserService:
@@ -75,8 +90,8 @@ class UserService:
         user_code = user_code.strip()
         if not user_code or len(user_code) > 100:
             errors["userCode"] = "must be 1 to 100 characters"
-        if not password:
-            errors["password"] = "must not be empty"
+        if problem := password_problem(account_type, password):
+            errors["password"] = problem
         if uid is not None and (message := check_uid(uid)):
             errors["uid"] = message
         email = normalize_email(email)
@@ -118,8 +133,8 @@ class UserService:
         return user
 
     async def set_password(self, user: TenantUser, password: str) -> None:
-        if not password:
-            raise ValidationFailed("Invalid password: must not be empty")
+        if problem := password_problem(user.account_type, password):
+            raise ValidationFailed(f"Invalid password: {problem}", errors={"password": problem})
         user.password_hash = await hash_password_async(password)
 
     async def reset_password(self, user: TenantUser, password: str) -> None:
@@ -134,6 +149,41 @@ class UserService:
 
     def activate(self, user: TenantUser) -> None:
         user.status = UserStatus.ACTIVE
+
+    async def update(self, user: TenantUser, changes: UserChanges) -> TenantUser:
+        """Change the fields given (``None`` leaves a field alone)."""
+        errors: dict[str, str] = {}
+        if changes.email is not None:
+            email = normalize_email(changes.email)
+            if email and not _EMAIL.match(email):
+                errors["email"] = "is not an email address"
+            user.email = email
+        if changes.mobile is not None:
+            mobile = normalize_mobile(changes.mobile)
+            if mobile and not 4 <= len(mobile) <= 15:
+                errors["mobile"] = "must have 4 to 15 digits"
+            user.mobile = mobile
+        if errors:
+            raise ValidationFailed(
+                "Invalid user: " + "; ".join(f"{k} {v}" for k, v in errors.items()), errors=errors
+            )
+        if changes.mobile_country_code is not None:
+            user.mobile_country_code = normalize_country_code(changes.mobile_country_code)
+        for name in ("first_name", "last_name", "status", "permissions", "all_stores"):
+            value = getattr(changes, name)
+            if value is not None:
+                setattr(user, name, sorted(set(value)) if name == "permissions" else value)
+        if changes.status is not None and changes.status is not UserStatus.ACTIVE:
+            # A user who may no longer sign in loses the tokens issued so far.
+            user.token_version += 1
+        await self.repository.session.flush()
+        return user
+
+    async def list_users(self, tenant_id: int) -> Sequence[TenantUser]:
+        return await self.repository.of_tenant(tenant_id)
+
+    async def delete(self, user: TenantUser) -> None:
+        await self.repository.delete(user)
 
     # Lookups -----------------------------------------------------------------------------
 

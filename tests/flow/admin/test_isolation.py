@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.flow import tenant_config
 from posfleet.models import Device, IdempotencyRecord
 from posfleet.runtime import Runtime
 from tests.flow.admin.support import admin, bearer
@@ -132,3 +135,90 @@ async def test_a_failed_create_leaves_its_idempotency_key_free(
     assert (await client.post(a.url(), json=body, headers=headers)).status_code == 400
     body["storeUid"] = a.store.uid
     assert (await client.post(a.url(), json=body, headers=headers)).status_code == 201
+
+
+# The tenant configuration API: every route of its router, filled with the victim's rows.
+CONFIG_ROUTES = sorted(
+    (method, route.path)
+    for route in tenant_config.router.routes
+    if isinstance(route, APIRoute)
+    for method in route.methods
+)
+CONFIG_BODIES = {
+    "POST": {"name": "Intruder", "kind": "DISCOUNT", "code": "X"},
+    "PUT": {"name": "Hijacked"},
+}
+
+
+async def _victim_config(client: httpx.AsyncClient, victim: Any) -> dict[str, str]:
+    """Path values naming one row of each kind in the victim's tenant."""
+    base = f"/v2/tenants/{victim.tenant.uid}"
+    h = victim.headers
+    store = "secret-store"
+    await client.post(f"{base}/stores", json={"name": "Secret", "storeUid": store}, headers=h)
+    await client.post(
+        f"{base}/stores/{store}/tills", json={"number": 7, "tillUid": "secret-till"}, headers=h
+    )
+    await client.post(
+        f"{base}/printers", json={"name": "Secret", "printerUid": "secret-printer"}, headers=h
+    )
+    await client.post(
+        f"{base}/stores/{store}/payment-methods",
+        json={"code": "VIPPS", "name": "Secret", "paymentMethodUid": "secret-method"},
+        headers=h,
+    )
+    await client.post(f"{base}/reasons", json={"kind": "RETURN", "code": "SECRET"}, headers=h)
+    await client.post(
+        f"{base}/currency-denominations", json={"denomination": 777, "material": "COIN"}, headers=h
+    )
+    await client.post(f"{base}/device-settings", json={"key": "secret", "type": "BOOL"}, headers=h)
+    user = await client.post(
+        f"{base}/users",
+        json={"userCode": "secret-user", "password": "2468", "userUid": "secret-user"},
+        headers=h,
+    )
+    assert user.status_code == 201, user.text
+    device = await client.post(
+        f"{base}/devices", json={"name": "Secret", "appCode": "CLIENT"}, headers=h
+    )
+    return {
+        "tenantUid": victim.tenant.uid,
+        "storeUid": store,
+        "tillUid": "secret-till",
+        "printerUid": "secret-printer",
+        "paymentMethodUid": "secret-method",
+        "kind": "RETURN",
+        "code": "SECRET",
+        "currencyCode": victim.tenant.currency_code,
+        "material": "COIN",
+        "denomination": "777",
+        "key": "secret",
+        "userUid": "secret-user",
+        "deviceUid": device.json()["deviceUid"],
+    }
+
+
+@pytest.mark.parametrize(("method", "path"), CONFIG_ROUTES)
+async def test_a_foreign_token_on_any_configuration_route_is_refused_and_learns_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, method: str, path: str
+) -> None:
+    victim = await admin(session, runtime)
+    intruder = await admin(session, runtime)
+    values = await _victim_config(client, victim)
+    before = await client.get(f"/v2/tenants/{victim.tenant.uid}/stores", headers=victim.headers)
+    url = path.format(**values)
+    r = await client.request(method, url, json=CONFIG_BODIES.get(method), headers=intruder.headers)
+    assert r.status_code == 403, r.text
+    assert set(r.json()) == {"code", "message", "logId"}
+    assert "secret" not in r.text.lower()
+    after = await client.get(f"/v2/tenants/{victim.tenant.uid}/stores", headers=victim.headers)
+    assert after.json() == before.json()
+    if path.count("{") > 1:
+        # The victim's row named on the intruder's own path does not exist there.
+        own = path.format(**{**values, "tenantUid": intruder.tenant.uid})
+        mine = await client.request(
+            method, own, json=CONFIG_BODIES.get(method), headers=intruder.headers
+        )
+        found_nothing = mine.status_code == 200 and mine.json()["items"] == []
+        assert mine.status_code in (400, 404) or found_nothing, (own, mine.text)
+        assert "Secret" not in mine.text
