@@ -21,7 +21,11 @@ from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
 from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.logging import configure_logging
-from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from posfleet.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    TrustedProxyMiddleware,
+)
 from posfleet.runtime import Runtime
 
 log = structlog.get_logger("posfleet")
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(TrustedProxyMiddleware, networks=settings.trusted_proxy_networks)
 
     app.include_router(health.router)
     app.include_router(flow_auth.router)

@@ -141,9 +141,6 @@ def serve(
         bool, typer.Option("--migrate", help="Migrate the database first if it is behind")
     ] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
-    proxy_headers: Annotated[
-        bool, typer.Option(help="Trust X-Forwarded-For from the load balancer")
-    ] = False,
 ) -> None:
     """Serve posfleet over HTTP."""
     import uvicorn
@@ -163,8 +160,8 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips="*" if proxy_headers else None,
+        # X-Forwarded-For is read by posfleet itself, from POSFLEET_TRUSTED_PROXIES only.
+        proxy_headers=False,
         log_level=settings.log_level,
         access_log=False,
     )

@@ -34,6 +34,10 @@ MEANINGS: dict[str, str] = {
     "host": "Address `posfleet serve` binds to.",
     "port": "Port `posfleet serve` listens on.",
     "workers": "Worker processes of `posfleet serve`.",
+    "trusted_proxies": "Comma-separated addresses or CIDRs of your reverse proxies (e.g. "
+    "`10.0.0.0/8,192.0.2.7`). Only a request arriving from one of them has its "
+    "`X-Forwarded-For` read, and the client is the rightmost hop that is not a trusted proxy, "
+    "so a client cannot choose its own address. Empty: the peer address is the client.",
     "log_level": "`debug`, `info`, `warning` or `error`.",
     "log_json": "Log one JSON object per line (for log shippers) instead of text.",
     "housekeeping_interval_seconds": "How often each process picks up signing keys rotated "
