@@ -75,7 +75,6 @@ class Settings(BaseSettings):
     link_code_length: int = Field(default=8, ge=6, le=16)
     link_code_max_failures: int = Field(default=5, ge=1)
     pairing_code_ttl_seconds: int = Field(default=15 * 60, ge=60)
-    pairing_code_max_failures: int = Field(default=5, ge=1)
     pairing_resend_interval_seconds: int = Field(default=30, ge=0)
     otp_ttl_seconds: int = Field(default=5 * 60, ge=30)
     otp_length: int = Field(default=6, ge=4, le=10)
@@ -83,6 +82,37 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     rate_limit_per_address: int = Field(default=30, ge=1)
     login_rate_limit_per_address: int = Field(default=20, ge=1)
+    account_free_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-in attempts on one account, from any address, before delays start.",
+    )
+    account_delay_base_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="The first delay after the free attempts; each further attempt doubles it.",
+    )
+    account_delay_max_seconds: int = Field(
+        default=900, ge=1, description="The longest delay between attempts on one account."
+    )
+    account_failure_memory_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=24 * 3600,
+        description="An account's attempts are forgotten after this long without one.",
+    )
+    otp_sends_per_recipient: int = Field(
+        default=5, ge=1, description="OTPs sent to one email or phone per otp_send_window_seconds."
+    )
+    otp_send_window_seconds: int = Field(
+        default=15 * 60, ge=1, description="The window of otp_sends_per_recipient."
+    )
+    pairing_guesses_per_tenant: int = Field(
+        default=30,
+        ge=1,
+        description="Wrong pairing codes per tenant per rate_limit_window_seconds; beyond it "
+        "every pairing attempt of the tenant waits (429) for the window to move on.",
+    )
     device_flow_ttl_seconds: int = Field(default=600, ge=60)
     device_flow_interval_seconds: int = Field(default=5, ge=1)
     device_offline_after_seconds: int = Field(default=15 * 60, ge=60)

@@ -59,7 +59,20 @@ MEANINGS: dict[str, str] = {
     "link_code_length": "Symbols in a device link code.",
     "link_code_max_failures": "Wrong guesses after which a link code is locked.",
     "pairing_code_ttl_seconds": "Lifetime of a Commerce Engine pairing code.",
-    "pairing_code_max_failures": "Wrong guesses after which a pairing code is locked.",
+    "account_free_attempts": "Sign-in attempts on one account (user code in a tenant), from "
+    "any number of addresses, before delays start; the count restarts on a successful sign-in.",
+    "account_delay_base_seconds": "The first delay between attempts once the free ones are "
+    "spent; each further attempt doubles it. The right password still works once it has passed "
+    "(no lockout).",
+    "account_delay_max_seconds": "The longest delay between two attempts on one account.",
+    "account_failure_memory_seconds": "An account's attempts are forgotten this long after the "
+    "last one (at most a day).",
+    "otp_sends_per_recipient": "OTPs sent to one email address or phone number per "
+    "`otp_send_window_seconds`; more are answered 429.",
+    "otp_send_window_seconds": "The window of `otp_sends_per_recipient`.",
+    "pairing_guesses_per_tenant": "Wrong pairing codes a tenant's storefront accepts per "
+    "`rate_limit_window_seconds`, from any address; beyond it every pairing attempt of the "
+    "tenant is answered 429 until the window moves on. Live codes are never locked by it.",
     "pairing_resend_interval_seconds": "Minimum time between two deliveries of a pairing code "
     "for one device.",
     "otp_ttl_seconds": "Lifetime of a one-time password.",
