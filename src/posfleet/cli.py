@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from posfleet import admin_cli, migrations
 from posfleet.apikeys.cli import apikeys_app
 from posfleet.auth.cli import tokens_app
-from posfleet.config import Settings
+from posfleet.config import Settings, is_loopback
 from posfleet.db import session_scope
 from posfleet.errors import AppError
 from posfleet.pairing.cli import pairing_app
@@ -146,6 +146,11 @@ def serve(
     import uvicorn
 
     settings = Settings()
+    if settings.debug_otp_reveal and not is_loopback(host or settings.host):
+        raise fail(
+            f"POSFLEET_DEBUG_OTP_REVEAL hands sign-in codes to whoever calls: it is refused on "
+            f"--host {host}, which others can reach; bind a loopback address or turn it off"
+        )
     current = run_async(current_revision, settings)
     if current != migrations.head_revision():
         if not migrate:

@@ -12,10 +12,20 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) reaches this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Environment(StrEnum):
@@ -31,7 +41,15 @@ class Settings(BaseSettings):
         env_prefix="POSFLEET_", env_file=".env", extra="ignore", frozen=True
     )
 
-    environment: Environment = Environment.DEVELOPMENT
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        description="production unless set: development conveniences are never on by accident.",
+    )
+    debug_otp_reveal: bool = Field(
+        default=False,
+        description="Answer x-debug-mode OTP logins with the OTP; development or test on a "
+        "loopback host only.",
+    )
     database_url: str = "sqlite+aiosqlite:///./posfleet.db"
     database_pool_size: int = Field(default=10, ge=1)
     database_echo: bool = False
@@ -153,6 +171,18 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the entry
         return value
+
+    @model_validator(mode="after")
+    def _debug_only_on_loopback(self) -> Settings:
+        if self.debug_otp_reveal:
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError("debug_otp_reveal needs environment development or test")
+            if not is_loopback(self.host):
+                raise ValueError(
+                    f"debug_otp_reveal needs a loopback host, not {self.host!r}: it hands out "
+                    "sign-in codes to whoever calls"
+                )
+        return self
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

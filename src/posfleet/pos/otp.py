@@ -45,8 +45,8 @@ DEFAULT_COUNTRY_CODE = "+91"  # the Commerce Engine API's documented default
 @dataclass(frozen=True, slots=True)
 class OtpSent:
     otp_token: str
-    # The OTP itself, only for a development server's caller that asked for it (``x-debug-mode``);
-    # never logged, and always None in production.
+    # The OTP itself, only with ``debug_otp_reveal`` for a caller on the same machine that asked
+    # for it (``x-debug-mode``); never logged, and always None in production.
     otp: str | None
     delivery: Delivery
 
@@ -97,7 +97,7 @@ class OtpService:
         country_code: str | None = None,
         reveal_otp: bool = False,
     ) -> OtpSent:
-        """Send an OTP to the user; ``reveal_otp`` returns it too, on a development server only."""
+        """Send an OTP to the user; ``reveal_otp`` returns it too (with ``debug_otp_reveal``)."""
         await self._charge(ratelimit.POS_LOGIN, tenant=tenant.uid, address=address)
         # Per recipient as typed, before the lookup: unknown recipients are throttled alike.
         if channel is DeliveryChannel.EMAIL:
@@ -162,7 +162,8 @@ class OtpService:
                 code="otp_delivery_failed",
                 keeps_work=True,  # the failed delivery stays on record
             )
-        revealed = otp if reveal_otp and self.settings.is_development else None
+        # debug_otp_reveal is refused at start in production and on a non-loopback host.
+        revealed = otp if reveal_otp and self.settings.debug_otp_reveal else None
         return OtpSent(otp_token, revealed, delivery)
 
     async def verify(
