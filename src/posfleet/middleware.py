@@ -82,34 +82,79 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over ``max_bytes`` before they are read into memory."""
+    """Refuses request bodies over ``max_bytes`` with 413, before they are read into memory.
+
+    A declared ``Content-Length`` over the cap is refused at once.  A body without one (chunked)
+    is read here, up to the cap, and refused the moment it passes it; what was read is handed
+    on to the application.  Either way the client gets 413, never a 400 about broken JSON.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes")
+        log_id = str(scope.get("state", {}).get("log_id", ""))
+        response = render(scope["path"], error.status_code, error.code, error.message, log_id)
+        await response(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes")
-                log_id = str(scope.get("state", {}).get("log_id", ""))
-                response = render(
-                    scope["path"], error.status_code, error.code, error.message, log_id
-                )
-                await response(scope, receive, send)
+        lengths = [v for name, v in scope.get("headers", []) if name == b"content-length"]
+        if lengths:
+            if any(not v.isdigit() or int(v) > self.max_bytes for v in lengths):
+                await self._too_large(scope, receive, send)
                 return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+            await self.app(scope, receive, send)
+            return
+        read: list[Message] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes")
-            return message
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
 
-        await self.app(scope, limited_receive, send)
+        async def replay() -> Message:
+            return read.pop(0) if read else await receive()
+
+        await self.app(scope, replay, send)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer to a POST, PUT, PATCH or DELETE.
+
+    Those are the answers that carry credentials and codes (sign-in, link, token, account,
+    device create and reset, pairing, OTP login and verification, refresh); no cache between
+    the client and posfleet, and no browser history, may keep them.  GET answers keep their own
+    caching (``GET /v2/device`` has an ETag), and none of them carries a credential.
+    """
+
+    WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in self.WRITES:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
+                ]
+                message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
