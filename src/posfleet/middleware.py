@@ -4,6 +4,7 @@ request, and a cap on request body size."""
 from __future__ import annotations
 
 import ipaddress
+import time
 import uuid
 
 import structlog
@@ -11,7 +12,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from posfleet.config import IPNetwork
 from posfleet.errors import PayloadTooLarge
+from posfleet.kit import requestlog
 from posfleet.rendering import render
+
+request_log = structlog.get_logger("posfleet.request")
 
 
 class TrustedProxyMiddleware:
@@ -56,7 +60,13 @@ class TrustedProxyMiddleware:
 
 
 class RequestContextMiddleware:
-    """Gives each request a ``logId`` (also sent as ``X-Log-Id``) that errors and logs carry."""
+    """Gives each request a ``logId`` (also sent as ``X-Log-Id``) that errors and logs carry,
+    and writes one log line per request when it ends.
+
+    The line holds the logId, the method, the route *template* (``/v2/device/{deviceCode}/link``,
+    never the path: paths carry link codes), the status, the duration and the tenant (from the
+    path, or from the verified credential).  No header, query string or body is logged.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -68,9 +78,14 @@ class RequestContextMiddleware:
         log_id = uuid.uuid4().hex
         scope.setdefault("state", {})["log_id"] = log_id
         structlog.contextvars.bind_contextvars(log_id=log_id)
+        facts = requestlog.start()
+        started = time.perf_counter()
+        status = 500  # what the server answers when the application ends without an answer
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-log-id", log_id.encode())]
             await send(message)
@@ -78,6 +93,17 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            route = scope.get("route")
+            params = scope.get("path_params") or {}
+            request_log.info(
+                "request",
+                logId=log_id,
+                method=scope["method"],
+                route=getattr(route, "path", None) or "(no route)",
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                tenant=params.get("tenantUid") or params.get("store_id") or facts.get("tenant"),
+            )
             structlog.contextvars.unbind_contextvars("log_id")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.errors import Unauthorized
+from posfleet.kit import requestlog
 from posfleet.kit.jwt import TokenType
 from posfleet.models import Device, IntegrationToken, Tenant, TenantUser
 from posfleet.models.enums import AccountType, DeviceStatus, UserStatus
@@ -101,6 +102,7 @@ class TokenService:
         claims = await self.decode(token, *types)
         typ = TokenType(claims["typ"])
         tenant_uid = str(claims.get("ten", ""))
+        requestlog.note_tenant(tenant_uid)  # a verified claim; the request log names it
         if typ in (TokenType.DEVICE, TokenType.DEVICE_USER):
             device_uid = claims["sub"] if typ is TokenType.DEVICE else claims.get("dev", "")
             tenant, found = await self.repo.tenant_and_device(tenant_uid, str(device_uid))
