@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from posfleet import apidocs, health, rendering
+from posfleet import apidocs, health, openapi, rendering
 from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
@@ -24,6 +24,7 @@ from posfleet.logging import configure_logging
 from posfleet.middleware import (
     BodyLimitMiddleware,
     NoStoreMiddleware,
+    NulRefusalMiddleware,
     RequestContextMiddleware,
     TrustedProxyMiddleware,
 )
@@ -84,10 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoStoreMiddleware)
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(TrustedProxyMiddleware, networks=settings.trusted_proxy_networks)
 
     apidocs.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(flow_auth.router)
     app.include_router(flow_admin.router)

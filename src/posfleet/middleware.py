@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from posfleet.config import IPNetwork
 from posfleet.errors import PayloadTooLarge
 from posfleet.kit import requestlog
+from posfleet.kit.input import NUL_MESSAGE
 from posfleet.rendering import render
 
 request_log = structlog.get_logger("posfleet.request")
@@ -154,6 +155,27 @@ class BodyLimitMiddleware:
             return read.pop(0) if read else await receive()
 
         await self.app(scope, replay, send)
+
+
+class NulRefusalMiddleware:
+    """A NUL character in the path or the query string is a 400 in the dialect's shape.
+
+    Request bodies refuse NUL in their models (``kit/input.py``); paths and queries are read
+    by many routes, and PostgreSQL text cannot hold a NUL, so they are refused here, once.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"").lower()
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                log_id = str(scope.get("state", {}).get("log_id", ""))
+                response = render(scope["path"], 400, "validation_failed", NUL_MESSAGE, log_id)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class NoStoreMiddleware:

@@ -55,3 +55,14 @@ def test_every_request_body_model_derives_from_the_shared_input_base() -> None:
             ):
                 forgotten.append(f"{module.__name__}.{name}")
     assert forgotten == []
+
+
+async def test_a_nul_in_a_path_or_query_is_400_in_the_dialect_shape(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    flow = await client.get("/v2/tenants/x/devices?name=a%00b")
+    assert flow.status_code == 400
+    assert set(flow.json()) == {"code", "message", "logId"}
+    commerce = await client.get(f"{world.base}/pos/locations?x=%00", headers=world.key_headers)
+    assert commerce.status_code == 400
+    assert commerce.json()["success"] is False
