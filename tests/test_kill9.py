@@ -92,6 +92,7 @@ def replica(settings: Settings, workdir: Path) -> Iterator[tuple[subprocess.Pope
 
 @dataclass
 class Arranged:
+    tenant_id: int
     tenant_uid: str
     store_uid: str
     app_id: str
@@ -134,6 +135,7 @@ async def _arrange(session: AsyncSession, runtime: Runtime) -> Arranged:
     api_key = (await ApiKeyService(session, runtime).create(tenant.uid, "pos")).secret
     token, _ = TokenService(session, runtime).auth_token(admin, tenant)
     arranged = Arranged(
+        tenant.id,
         tenant.uid,
         store.uid,
         app.app_id,
@@ -273,7 +275,7 @@ async def _verify(runtime: Runtime, a: Arranged, ledger: Ledger, base: str) -> d
                     (DeviceRefreshToken.device_id == Device.id)
                     & (DeviceRefreshToken.credential_generation == Device.credential_generation),
                 )
-                .where(LinkCode.state == CodeState.SPENT)
+                .where(LinkCode.state == CodeState.SPENT, Device.tenant_id == a.tenant_id)
                 .group_by(Device.id)
             )
         ).all()
@@ -283,11 +285,15 @@ async def _verify(runtime: Runtime, a: Arranged, ledger: Ledger, base: str) -> d
         spent_pairing = await s.scalars(
             select(Device)
             .join(PairingCode, PairingCode.device_id == Device.id)
-            .where(PairingCode.state == CodeState.SPENT)
+            .where(PairingCode.state == CodeState.SPENT, Device.tenant_id == a.tenant_id)
         )
         assert all(d.status is DeviceStatus.ACTIVE for d in spent_pairing)
         spent_otps = (
-            await s.scalars(select(OtpChallenge).where(OtpChallenge.state == CodeState.SPENT))
+            await s.scalars(
+                select(OtpChallenge).where(
+                    OtpChallenge.state == CodeState.SPENT, OtpChallenge.tenant_id == a.tenant_id
+                )
+            )
         ).all()
         for challenge in spent_otps:
             sessions = await s.scalar(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -139,6 +139,12 @@ async def test_wrong_codes_slow_the_tenant_down_but_lock_no_live_code(
     the right code included; once the window has moved on the right code pairs."""
     await send_pairing_code(runtime, world, world.mail("target"), DeliveryChannel.EMAIL)
     code = smtp.pairing_code(world.mail("target"))
+    # All guesses in one instant early in a window: the sliding estimate is then exactly their
+    # count, whenever the test runs.
+    window = runtime.settings.rate_limit_window_seconds
+    epoch = int(utcnow().timestamp())
+    guessing = datetime.fromtimestamp(epoch - epoch % window + 1, tz=UTC)
+    monkeypatch.setattr("posfleet.kit.ratelimit.utcnow", lambda: guessing)
     for _ in range(runtime.settings.pairing_guesses_per_tenant):
         assert (await pair(client, world, "ZZZZ-ZZZZ")).json()["code"] == "pairing_code_invalid"
 
@@ -150,7 +156,7 @@ async def test_wrong_codes_slow_the_tenant_down_but_lock_no_live_code(
         assert stored is not None
         assert stored.status is DeviceStatus.READY_TO_LINK
 
-    later = utcnow() + timedelta(seconds=2 * runtime.settings.rate_limit_window_seconds)
+    later = guessing + timedelta(seconds=2 * window)
     monkeypatch.setattr("posfleet.kit.ratelimit.utcnow", lambda: later)
     response = await pair(client, world, code)
     assert response.status_code == 200, response.text
