@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
+from typer.testing import CliRunner
 
-from posfleet.cli import main
-from posfleet.config import Settings
+from posfleet.cli import app, main
+from posfleet.config import Environment, Settings
 from posfleet.db import create_engine
 from posfleet.migrations import check, head_revision
 from posfleet.models import Base
@@ -142,3 +143,24 @@ def test_a_mistyped_setting_is_one_line_naming_the_variable(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: invalid settings: POSFLEET_PORT:")
+
+
+def test_serve_refuses_debug_otp_reveal_on_an_address_others_can_reach(tmp_path: Path) -> None:
+    """Handing out OTPs is for a developer's own machine: serve stops before binding 0.0.0.0."""
+    env = {
+        "POSFLEET_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        "POSFLEET_ENVIRONMENT": "development",
+        "POSFLEET_SECRET_KEY_FILE": str(tmp_path / "secret"),
+        "POSFLEET_DEBUG_OTP_REVEAL": "true",
+    }
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env=env)  # noqa: S104
+    assert result.exit_code != 0
+    assert "POSFLEET_DEBUG_OTP_REVEAL" in result.output
+
+
+def test_the_default_environment_is_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POSFLEET_ENVIRONMENT", raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.environment is Environment.PRODUCTION
+    with pytest.raises(RuntimeError, match="POSFLEET_SECRET_KEY"):
+        Settings(_env_file=None, secret_key=None).secret()  # type: ignore[call-arg]

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from posfleet import backoffice, health, rendering
+from posfleet import apidocs, backoffice, health, openapi, rendering
 from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
@@ -23,7 +23,13 @@ from posfleet.flow import device_flow as flow_device_flow
 from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.flow import tenant_config as flow_tenant_config
 from posfleet.logging import configure_logging
-from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from posfleet.middleware import (
+    BodyLimitMiddleware,
+    NoStoreMiddleware,
+    NulRefusalMiddleware,
+    RequestContextMiddleware,
+    TrustedProxyMiddleware,
+)
 from posfleet.runtime import Runtime
 
 log = structlog.get_logger("posfleet")
@@ -69,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by apidocs with local assets
+        redoc_url=None,
     )
     app.state.runtime = runtime
 
@@ -78,8 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, rendering.unexpected_error_handler)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NoStoreMiddleware)
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(TrustedProxyMiddleware, networks=settings.trusted_proxy_networks)
 
+    apidocs.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(flow_auth.router)
     app.include_router(flow_admin.router)

@@ -24,7 +24,7 @@ from posfleet.cli_support import (
     load_settings,
     run_async,
 )
-from posfleet.config import Settings
+from posfleet.config import Settings, is_loopback
 from posfleet.db import session_scope
 from posfleet.devices.cli import devices_app
 from posfleet.pairing.cli import pairing_app
@@ -146,9 +146,6 @@ def serve(
         bool, typer.Option("--migrate", help="Migrate the database first if it is behind")
     ] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
-    proxy_headers: Annotated[
-        bool, typer.Option(help="Trust X-Forwarded-For from the load balancer")
-    ] = False,
     check: Annotated[
         bool, typer.Option("--check", help="Only check that the address is free, then exit")
     ] = False,
@@ -158,6 +155,11 @@ def serve(
 
     settings = load_settings()
     address = (host or settings.host, port or settings.port)
+    if settings.debug_otp_reveal and not is_loopback(address[0]):
+        raise fail(
+            f"POSFLEET_DEBUG_OTP_REVEAL hands sign-in codes to whoever calls: it is refused on "
+            f"--host {address[0]}, which others can reach; bind a loopback address or turn it off"
+        )
     check_address_free(*address)
     if check:
         typer.echo(f"{address[0]}:{address[1]} is free")
@@ -176,8 +178,8 @@ def serve(
         host=address[0],
         port=address[1],
         workers=workers or settings.workers,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips="*" if proxy_headers else None,
+        # X-Forwarded-For is read by posfleet itself, from POSFLEET_TRUSTED_PROXIES only.
+        proxy_headers=False,
         log_level=settings.log_level,
         access_log=False,
     )

@@ -7,12 +7,25 @@ environment.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) reaches this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Environment(StrEnum):
@@ -28,7 +41,15 @@ class Settings(BaseSettings):
         env_prefix="POSFLEET_", env_file=".env", extra="ignore", frozen=True
     )
 
-    environment: Environment = Environment.DEVELOPMENT
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        description="production unless set: development conveniences are never on by accident.",
+    )
+    debug_otp_reveal: bool = Field(
+        default=False,
+        description="Answer x-debug-mode OTP logins with the OTP; development or test on a "
+        "loopback host only.",
+    )
     database_url: str = "sqlite+aiosqlite:///./posfleet.db"
     database_pool_size: int = Field(default=10, ge=1)
     database_echo: bool = False
@@ -44,6 +65,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or CIDRs of the reverse proxies in front of posfleet. "
+            "Only a request from one of them has its X-Forwarded-For read, and the client is "
+            "its rightmost hop that is not a trusted proxy. Empty: the peer address is the client."
+        ),
+    )
     log_level: str = "info"
     log_json: bool = False
 
@@ -69,7 +98,6 @@ class Settings(BaseSettings):
     link_code_length: int = Field(default=8, ge=6, le=16)
     link_code_max_failures: int = Field(default=5, ge=1)
     pairing_code_ttl_seconds: int = Field(default=15 * 60, ge=60)
-    pairing_code_max_failures: int = Field(default=5, ge=1)
     pairing_resend_interval_seconds: int = Field(default=30, ge=0)
     otp_ttl_seconds: int = Field(default=5 * 60, ge=30)
     otp_length: int = Field(default=6, ge=4, le=10)
@@ -77,6 +105,37 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     rate_limit_per_address: int = Field(default=30, ge=1)
     login_rate_limit_per_address: int = Field(default=20, ge=1)
+    account_free_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-in attempts on one account, from any address, before delays start.",
+    )
+    account_delay_base_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="The first delay after the free attempts; each further attempt doubles it.",
+    )
+    account_delay_max_seconds: int = Field(
+        default=900, ge=1, description="The longest delay between attempts on one account."
+    )
+    account_failure_memory_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=24 * 3600,
+        description="An account's attempts are forgotten after this long without one.",
+    )
+    otp_sends_per_recipient: int = Field(
+        default=5, ge=1, description="OTPs sent to one email or phone per otp_send_window_seconds."
+    )
+    otp_send_window_seconds: int = Field(
+        default=15 * 60, ge=1, description="The window of otp_sends_per_recipient."
+    )
+    pairing_guesses_per_tenant: int = Field(
+        default=30,
+        ge=1,
+        description="Wrong pairing codes per tenant per rate_limit_window_seconds; beyond it "
+        "every pairing attempt of the tenant waits (429) for the window to move on.",
+    )
     device_flow_ttl_seconds: int = Field(default=600, ge=60)
     device_flow_interval_seconds: int = Field(default=5, ge=1)
     device_flow_registrations_per_client: int = Field(default=120, ge=1)
@@ -116,6 +175,34 @@ class Settings(BaseSettings):
                 f"unsupported database driver {scheme!r}: use postgresql://… or sqlite:///…"
             )
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the entry
+        return value
+
+    @model_validator(mode="after")
+    def _debug_only_on_loopback(self) -> Settings:
+        if self.debug_otp_reveal:
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError("debug_otp_reveal needs environment development or test")
+            if not is_loopback(self.host):
+                raise ValueError(
+                    f"debug_otp_reveal needs a loopback host, not {self.host!r}: it hands out "
+                    "sign-in codes to whoever calls"
+                )
+        return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -41,7 +41,8 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def client_address(request: Request) -> str:
-    """The caller's address as the server sees it (set ``--proxy-headers`` behind a proxy)."""
+    """The caller's address: the peer, or behind ``trusted_proxies`` the rightmost untrusted
+    ``X-Forwarded-For`` hop (``TrustedProxyMiddleware``)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.routing import compile_path
 
 from posfleet.commerce import wire as commerce_wire
 from posfleet.errors import AppError, ValidationFailed
@@ -94,14 +95,32 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "No such resource"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request, headers.pop("Allow", ""))
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
     return render(
         request.url.path,
         exc.status_code,
         code,
         message,
         _log_id(request),
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def allowed_methods(request: Request, starlette_allow: str = "") -> list[str]:
+    """Every method some operation of this path answers.  Starlette's own ``Allow`` names only
+    the first route whose path matched, and ``GET /v2/device`` and ``PUT /v2/device`` are two;
+    the OpenAPI document (built once) knows them all."""
+    methods = {m.strip().upper() for m in starlette_allow.split(",") if m.strip()}
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].fullmatch(request.url.path):
+            methods |= {method.upper() for method in operations if method != "parameters"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:

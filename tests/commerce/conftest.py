@@ -53,6 +53,7 @@ def delivery_settings(smtp: SmtpReceiver, gateway: GatewayReceiver) -> dict[str,
         "sms_gateway_secret": GATEWAY_SECRET,
         "rate_limit_per_address": 1000,
         "login_rate_limit_per_address": 1000,
+        "otp_sends_per_recipient": 1000,
     }
 
 

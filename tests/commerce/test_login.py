@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,11 +129,68 @@ async def test_phone_login_sends_the_otp_through_the_gateway(
     assert verified.json()["content"]["user"]["id"] == world.cashier.uid
 
 
-async def test_debug_mode_returns_the_otp_on_a_development_server(
-    client: httpx.AsyncClient, world: World, smtp: SmtpReceiver
+async def _debug_login(app: FastAPI, world: World, client: str, server: str) -> dict[str, Any]:
+    transport = httpx.ASGITransport(app=app, client=(client, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{server}") as c:
+        started = await login_email(c, world, world.cashier.email, **{"x-debug-mode": "true"})
+    assert started.status_code == 200, started.text
+    content: dict[str, Any] = started.json()["content"]
+    return content
+
+
+async def test_debug_mode_returns_the_otp_only_when_set_up_and_called_on_loopback(
+    make_settings: Callable[..., Settings],
+    delivery_settings: dict[str, Any],
+    app: FastAPI,
+    world: World,
+    smtp: SmtpReceiver,
 ) -> None:
-    started = await login_email(client, world, world.cashier.email, **{"x-debug-mode": "true"})
-    assert started.json()["content"]["otp"] == smtp.otp(world.cashier.email)
+    """With debug_otp_reveal on a loopback host, a caller on 127.0.0.1 gets the OTP; a caller
+    from elsewhere does not, and without the setting nobody does."""
+    revealing = create_app(make_settings(**delivery_settings, debug_otp_reveal=True))
+    async with revealing.router.lifespan_context(revealing):
+        local = await _debug_login(revealing, world, "127.0.0.1", "127.0.0.1")
+        assert local["otp"] == smtp.otp(world.cashier.email)
+        assert "otp" not in await _debug_login(revealing, world, "198.51.100.7", "127.0.0.1")
+        assert "otp" not in await _debug_login(revealing, world, "127.0.0.1", "192.0.2.10")
+    assert "otp" not in await _debug_login(app, world, "127.0.0.1", "127.0.0.1")
+
+
+def test_debug_reveal_is_refused_in_production_and_off_loopback(
+    make_settings: Callable[..., Settings],
+) -> None:
+    with pytest.raises(ValueError, match="development or test"):
+        make_settings(environment=Environment.PRODUCTION, debug_otp_reveal=True)
+    with pytest.raises(ValueError, match="loopback"):
+        make_settings(debug_otp_reveal=True, host="0.0.0.0")  # noqa: S104 - the case refused
+
+
+async def test_production_without_a_transport_refuses_to_send_and_stores_no_code(
+    make_settings: Callable[..., Settings], world: World, runtime: Runtime
+) -> None:
+    """No SMTP host in production: 400 channel_not_configured, and no delivery (so no outbox
+    message) and no challenge is kept."""
+    production = make_settings(
+        environment=Environment.PRODUCTION,
+        login_rate_limit_per_address=1000,
+        otp_sends_per_recipient=1000,
+    )
+    app = create_app(production)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
+    ):
+        started = await login_email(client, world, world.cashier.email)
+    assert started.status_code == 400, started.text
+    assert started.json()["code"] == "channel_not_configured"
+    async with runtime.sessionmaker() as session:
+        challenges = await session.scalars(
+            select(OtpChallenge).where(OtpChallenge.user_id == world.cashier.id)
+        )
+        deliveries = await session.scalars(
+            select(Delivery).where(Delivery.user_id == world.cashier.id)
+        )
+        assert (challenges.all(), deliveries.all()) == ([], [])
 
 
 async def test_debug_mode_is_ignored_in_production(
@@ -214,14 +272,37 @@ async def test_an_expired_otp_is_refused(
     assert response.json()["code"] == "otp_expired"
 
 
-async def test_a_newer_login_supersedes_the_older_otp(
+async def test_a_newer_login_leaves_the_older_otp_valid(
     client: httpx.AsyncClient, world: World, smtp: SmtpReceiver
 ) -> None:
+    """Someone asking for another code does not cancel the code the user is typing."""
     first = (await login_email(client, world, world.cashier.email)).json()["content"]["otp_token"]
     first_otp = smtp.otp(world.cashier.email)
     second = (await login_email(client, world, world.cashier.email)).json()["content"]["otp_token"]
-    assert (await verify(client, world, first, first_otp)).json()["code"] == "otp_superseded"
-    assert (await verify(client, world, second, smtp.otp(world.cashier.email))).status_code == 200
+    second_otp = smtp.otp(world.cashier.email)
+    assert (await verify(client, world, first, first_otp)).status_code == 200
+    assert (await verify(client, world, second, second_otp)).status_code == 200
+
+
+async def test_otp_sends_to_one_recipient_are_throttled_from_any_address(
+    world: World,
+    make_settings: Callable[..., Settings],
+    delivery_settings: dict[str, Any],
+) -> None:
+    """Past otp_sends_per_recipient in the window, a send to that email is 429 whatever the
+    address; another recipient of the tenant is not affected."""
+    app = create_app(make_settings(**{**delivery_settings, "otp_sends_per_recipient": 3}))
+    statuses = []
+    async with app.router.lifespan_context(app):
+        for _ in range(5):
+            transport = asgi_transport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                response = await login_email(c, world, world.cashier.email.upper())
+                statuses.append(response.status_code)
+        async with httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as c:
+            other = await login_email(c, world, world.colleague.email)
+    assert statuses == [200, 200, 200, 429, 429]
+    assert other.status_code == 200
 
 
 async def test_the_otp_is_stored_only_as_a_hash(

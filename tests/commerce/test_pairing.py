@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -128,23 +128,38 @@ async def test_an_unknown_code_is_refused_without_a_hint(
     }
 
 
-async def test_wrong_codes_lock_the_live_code_of_the_tenant(
-    client: httpx.AsyncClient, world: World, smtp: SmtpReceiver, runtime: Runtime
+async def test_wrong_codes_slow_the_tenant_down_but_lock_no_live_code(
+    client: httpx.AsyncClient,
+    world: World,
+    smtp: SmtpReceiver,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A wrong code is charged to every live code; after the budget the right one is locked."""
+    """Past pairing_guesses_per_tenant wrong codes every pairing attempt of the tenant is 429,
+    the right code included; once the window has moved on the right code pairs."""
     await send_pairing_code(runtime, world, world.mail("target"), DeliveryChannel.EMAIL)
     code = smtp.pairing_code(world.mail("target"))
-    for _ in range(runtime.settings.pairing_code_max_failures):
+    # All guesses in one instant early in a window: the sliding estimate is then exactly their
+    # count, whenever the test runs.
+    window = runtime.settings.rate_limit_window_seconds
+    epoch = int(utcnow().timestamp())
+    guessing = datetime.fromtimestamp(epoch - epoch % window + 1, tz=UTC)
+    monkeypatch.setattr("posfleet.kit.ratelimit.utcnow", lambda: guessing)
+    for _ in range(runtime.settings.pairing_guesses_per_tenant):
         assert (await pair(client, world, "ZZZZ-ZZZZ")).json()["code"] == "pairing_code_invalid"
 
-    response = await pair(client, world, code)
-
-    assert response.status_code == 400
-    assert response.json()["code"] == "pairing_code_locked"
+    slowed = await pair(client, world, code)
+    assert slowed.status_code == 429
+    assert int(slowed.headers["Retry-After"]) >= 1
     async with runtime.sessionmaker() as session:
         stored = await session.scalar(select(Device).where(Device.id == world.device.id))
         assert stored is not None
         assert stored.status is DeviceStatus.READY_TO_LINK
+
+    later = guessing + timedelta(seconds=2 * window)
+    monkeypatch.setattr("posfleet.kit.ratelimit.utcnow", lambda: later)
+    response = await pair(client, world, code)
+    assert response.status_code == 200, response.text
 
 
 async def test_a_code_replaced_by_a_newer_one_no_longer_works(

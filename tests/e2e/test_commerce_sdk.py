@@ -29,8 +29,11 @@ SDK_DIR = Path(__file__).parent / "sdk"
 
 @pytest.fixture
 def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """posfleet under uvicorn on a free port, with 5-second access tokens."""
-    short_lived = settings.model_copy(update={"pos_access_token_ttl_seconds": 5})
+    """posfleet under uvicorn on a free loopback port, with 5-second access tokens; the SDK
+    journey asks for its OTP with x-debug-mode."""
+    short_lived = settings.model_copy(
+        update={"pos_access_token_ttl_seconds": 5, "debug_otp_reveal": True}
+    )
     with running_posfleet(short_lived, tmp_path) as base:
         yield base
 

@@ -2,7 +2,8 @@
 
 A wrong user code and a wrong password get the same 401 after the same argon2 work, so the answer
 says nothing about which user codes exist.  Attempts are counted per client address in the
-database, so the budget holds across replicas.
+database, so the budget holds across replicas; each account also has a budget of its own, from
+any address, with growing delays (``kit/ratelimit.AccountBudget``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.errors import BadRequest, Forbidden, Unauthorized
+from posfleet.kit import ratelimit
 from posfleet.kit.jwt import TokenType
 from posfleet.models import Tenant, TenantUser
 from posfleet.models.enums import AccountType, UserStatus
@@ -75,18 +77,31 @@ class AuthService:
         account is not a back-office one."""
         settings = self.runtime.settings
         await self.runtime.limiter.hit(
-            f"login:{address}",
-            limit=settings.login_rate_limit_per_address,
-            window=settings.rate_limit_window_seconds,
-            message="Too many sign-in attempts from this address; try again later",
-            session=self.session,
+            ratelimit.LOGIN, settings, session=self.session, address=address
         )
+        accounts = await self._accounts(user_code, tenant_uid)
+        budget = self.runtime.limiter.accounts(settings)
+        await budget.enter(self.session, accounts)
         user = await self._check(user_code, password, tenant_uid)
+        await budget.succeeded(self.session, accounts)
         if user.status is not UserStatus.ACTIVE:
             raise LoginFailed
         if user.account_type not in BACK_OFFICE_ACCOUNTS:
             raise NoBackOfficeAccess
         return user
+
+    async def _accounts(self, user_code: str, tenant_uid: str | None) -> list[dict[str, str]]:
+        """The account budgets an attempt is charged to: without a tenant, every tenant's user
+        of that code (an unknown code has a budget of its own, so that a delay reveals nothing)."""
+        if tenant_uid:
+            tenant = await self.tenants.find_tenant(tenant_uid)
+            tenant_ids = [tenant.id] if tenant else []
+        else:
+            found = await self.users.find_by_user_code_any_tenant(user_code)
+            tenant_ids = sorted({user.tenant_id for user in found})
+        return [ratelimit.account(tenant_id, user_code) for tenant_id in tenant_ids] or [
+            ratelimit.account(None, user_code)
+        ]
 
     async def _check(self, user_code: str, password: str, tenant_uid: str | None) -> TenantUser:
         if tenant_uid:

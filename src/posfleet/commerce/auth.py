@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Path
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from posfleet.apikeys.service import ApiKeyService
+from posfleet.config import is_loopback
 from posfleet.errors import Unauthorized
 from posfleet.http import DbSession, RuntimeDep
 from posfleet.models import Tenant
@@ -64,8 +65,18 @@ async def store_tenant(store_id: StoreId, session: DbSession) -> Tenant:
     return tenant
 
 
-def debug_mode(x_debug_mode: Annotated[str | None, Header()] = None) -> bool:
-    return (x_debug_mode or "").strip().lower() == "true"
+def debug_mode(request: Request, x_debug_mode: Annotated[str | None, Header()] = None) -> bool:
+    """Whether the caller asked for the OTP back and sits on this machine: the connection came
+    in on a loopback address from a loopback peer (``debug_otp_reveal`` decides the rest)."""
+    asked = (x_debug_mode or "").strip().lower() == "true"
+    server, client = request.scope.get("server"), request.client
+    return (
+        asked
+        and server is not None
+        and client is not None
+        and is_loopback(str(server[0]))
+        and is_loopback(client.host)
+    )
 
 
 ApiKeyTenant = Annotated[Tenant, Depends(api_key_tenant)]

@@ -6,6 +6,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from posfleet.kit.input import InputModel
+
 T = TypeVar("T")
 
 _ID = Field(min_length=1, max_length=200)
@@ -25,28 +27,28 @@ class Done(BaseModel):
 # Requests ----------------------------------------------------------------------------------
 
 
-class PairDeviceRequest(BaseModel):
+class PairDeviceRequest(InputModel):
     pairing_code: str = Field(min_length=1, max_length=64)
 
 
-class LoginEmailRequest(BaseModel):
+class LoginEmailRequest(InputModel):
     location_id: str = _ID
     email: str = Field(min_length=3, max_length=320)
 
 
-class LoginPhoneRequest(BaseModel):
+class LoginPhoneRequest(InputModel):
     location_id: str = _ID
     phone: str = Field(min_length=4, max_length=32, description="National number")
     country_code: str | None = Field(default=None, max_length=6, examples=["+47"])
 
 
-class VerifyOtpRequest(BaseModel):
+class VerifyOtpRequest(InputModel):
     otp: str = Field(min_length=1, max_length=16)
     otp_token: str = Field(min_length=1, max_length=200)
     otp_action: Literal["login"] = "login"
 
 
-class RefreshTokenRequest(BaseModel):
+class RefreshTokenRequest(InputModel):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 

@@ -1,8 +1,10 @@
 """Delivering codes to people, and keeping a record of every attempt.
 
 Email goes over SMTP when ``smtp_host`` is set, SMS and WhatsApp through the HTTP gateway when
-``sms_gateway_url`` is set; anything without a configured transport lands in the development
-outbox.  A delivery is recorded as QUEUED, then SENT or FAILED with the transport's reason.
+``sms_gateway_url`` is set.  Without a configured transport a message lands in the development
+outbox (clear text) in development and test, and is refused (400 ``channel_not_configured``,
+nothing stored) in production.  A delivery is recorded as QUEUED, then SENT or FAILED with the
+transport's reason.
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ class DeliveryService:
             return SmtpTransport(self.settings)
         if channel is not DeliveryChannel.EMAIL and self.settings.sms_gateway_url:
             return GatewayTransport(self.settings)
+        if not self.settings.is_development:
+            # The development outbox keeps messages, codes included, in clear text.
+            raise BadRequest(
+                f"This server has no transport for {channel.value} messages "
+                "(POSFLEET_SMTP_HOST or POSFLEET_SMS_GATEWAY_URL); ask its operator",
+                code="channel_not_configured",
+            )
         return OutboxTransport(self.repository, log_body=self.settings.is_development)
 
     async def deliver(

@@ -32,6 +32,7 @@ from posfleet.apps.service import AppRegistryService
 from posfleet.deviceflow.repository import GrantRepository
 from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, Forbidden
+from posfleet.kit import ratelimit
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import format_code, new_code, new_secret, normalize_code
 from posfleet.models import (
@@ -94,13 +95,7 @@ class DeviceFlowService:
     async def register(
         self, client_id: str, name: str | None, system_information: str | None, address: str
     ) -> Registration:
-        window = self.settings.rate_limit_window_seconds
-        await self.runtime.limiter.hit(
-            f"device-register:address:{address}",
-            limit=self.settings.rate_limit_per_address,
-            window=window,
-            message="Too many device registrations from this address; wait before trying again",
-        )
+        await self.runtime.limiter.hit(ratelimit.DEVICE_REGISTER, self.settings, address=address)
         client = await self.apps.find_device_flow_client(client_id)
         if client is None or not client.is_active:
             raise BadRequest(
@@ -108,11 +103,10 @@ class DeviceFlowService:
                 code="unknown_client",
             )
         await self.runtime.limiter.hit(
-            f"device-register:client:{client.client_id}",
-            limit=self.settings.device_flow_registrations_per_client,
-            window=window,
-            message="Too many device registrations for this client; wait before trying again",
+            ratelimit.DEVICE_REGISTER_CLIENT,
+            self.settings,
             session=self.session,  # this unit of work has begun (SQLite has one writer)
+            client=client.client_id,
         )
         now = utcnow()
         ttl = self.settings.device_flow_ttl_seconds
@@ -139,20 +133,10 @@ class DeviceFlowService:
 
     async def charge_attempt(self, tenant: Tenant, address: str) -> None:
         """One guess at a device code, charged to the address and to the tenant."""
-        window = self.settings.rate_limit_window_seconds
-        await self.runtime.limiter.hit(
-            f"device-authorize:address:{address}",
-            limit=self.settings.rate_limit_per_address,
-            window=window,
-            message="Too many device codes tried from this address; wait before trying again",
-            session=self.session,
-        )
-        await self.runtime.limiter.hit(
-            f"device-authorize:tenant:{tenant.uid}",
-            limit=self.settings.device_flow_attempts_per_tenant,
-            window=window,
-            message="Too many device codes tried for this tenant; wait before trying again",
-            session=self.session,
+        limiter, settings = self.runtime.limiter, self.settings
+        await limiter.hit(ratelimit.DEVICE_CODE, settings, session=self.session, address=address)
+        await limiter.hit(
+            ratelimit.DEVICE_CODE_TENANT, settings, session=self.session, tenant=tenant.uid
         )
 
     async def pending(self, typed_code: str) -> PendingGrant:

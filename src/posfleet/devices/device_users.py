@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.errors import BadRequest
+from posfleet.kit import ratelimit
 from posfleet.kit.clock import utcnow
 from posfleet.kit.pagination import Page, PageRequest
 from posfleet.models import Device, Tenant, TenantUser
@@ -50,15 +51,16 @@ class DeviceUserService:
     ) -> DeviceLogin:
         settings = self.runtime.settings
         await self.runtime.limiter.hit(
-            f"device-login:address:{address}",
-            limit=settings.login_rate_limit_per_address,
-            window=settings.rate_limit_window_seconds,
-            message="Too many login attempts from this address; wait before trying again",
-            session=self.session,
+            ratelimit.DEVICE_LOGIN, settings, session=self.session, address=address
         )
+        # PINs are short: the account's own budget holds whatever addresses the guesses use.
+        accounts = [ratelimit.account(tenant.id, user_code)]
+        budget = self.runtime.limiter.accounts(settings)
+        await budget.enter(self.session, accounts)
         user = await self.users.find_by_user_code(tenant, user_code)
         if not await self.users.check_password(user, password) or user is None:
             raise BadRequest("The user code or password is wrong", code="invalid_credentials")
+        await budget.succeeded(self.session, accounts)
         if user.status is not UserStatus.ACTIVE:
             raise BadRequest("The user is not active", code="user_inactive")
         if not await self.may_work_on(user, device):

@@ -14,6 +14,8 @@ The rule, in order:
    (a device not yet placed in a store: a user with access to every store).  A wrong user code
    and a wrong password answer alike, after the same amount of work.
 5. Every failure in 3-4 is charged to the code; ``link_code_max_failures`` of them lock it.
+   Every password attempt is also charged to the user's account, from any address: past
+   ``account_free_attempts`` each attempt waits a growing delay (429 ``sign_in_delayed``).
 6. The code is spent with a conditional UPDATE: of concurrent links exactly one wins.
 """
 
@@ -29,6 +31,7 @@ from posfleet.apps.service import AppRegistryService
 from posfleet.devices.access_repository import DeviceAccessRepository
 from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, NotFound, TooManyRequests
+from posfleet.kit import ratelimit
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import normalize_code
 from posfleet.kit.hashing import refuse_when_busy
@@ -87,12 +90,7 @@ class LinkService:
         # the address's counter row is then locked for a moment, not for the whole link with
         # its password check, so that links from one address (a store behind one NAT) do not
         # queue behind each other holding database connections.
-        await self.runtime.limiter.hit(
-            f"link:address:{address}",
-            limit=self.settings.rate_limit_per_address,
-            window=self.settings.rate_limit_window_seconds,
-            message="Too many link attempts from this address; wait before trying again",
-        )
+        await self.runtime.limiter.hit(ratelimit.LINK, self.settings, address=address)
         code = normalize_code(typed_code)
         link_code = await self.repo.link_code(self.runtime.hasher.hash(code)) if code else None
         if link_code is None or link_code.state in (CodeState.SPENT, CodeState.REVOKED):
@@ -146,9 +144,13 @@ class LinkService:
                 f"{device.app_code} device",
                 "app_mismatch",
             )
+        accounts = [ratelimit.account(tenant.id, user_code)]
+        budget = self.runtime.limiter.accounts(self.settings)
+        await budget.enter(self.session, accounts)
         user = await self.users.find_by_user_code(tenant, user_code)
         if not await self.users.check_password(user, password) or user is None:
             await self._fail(link_code, "The user code or password is wrong", "invalid_credentials")
+        await budget.succeeded(self.session, accounts)
         if user.status is not UserStatus.ACTIVE:
             await self._fail(link_code, "The user is not active", "user_inactive")
         if user.account_type is not AccountType.FULL:

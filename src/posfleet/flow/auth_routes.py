@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -12,6 +13,7 @@ from posfleet.flow.auth import Credentials, token_of
 from posfleet.flow.schemas import UID_REGEX, FlowModel, FlowRequest
 from posfleet.http import ClientAddress, DbSession, RuntimeDep
 from posfleet.kit.clock import unix
+from posfleet.runtime import KEY_RELOAD_MIN_INTERVAL
 
 router = APIRouter(tags=["Auth"])
 
@@ -73,6 +75,9 @@ async def exchange(
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify posfleet's tokens")
 async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
-    # Another replica, or `posfleet keys rotate`, may have added a key since this one loaded.
-    await runtime.reload_signing_keys()
+    # Another replica, or `posfleet keys rotate`, may have added a key since this one loaded; the
+    # reload is throttled like the one for unknown key ids, so that the public endpoint cannot be
+    # turned into a database query per request.
+    if time.monotonic() - runtime.keys_loaded_at > KEY_RELOAD_MIN_INTERVAL:
+        await runtime.reload_signing_keys()
     return runtime.codec.jwks()

@@ -94,7 +94,27 @@ def _valid(model: type[RequestT], payload: dict[str, Any]) -> RequestT:
         ) from exc
 
 
-@router.post("/device/token", summary="Request a new device token")
+@router.post(
+    "/device/token",
+    summary="Request a new device token",
+    # The body is parsed by hand (every refusal is the spec's 400); the document still shows it:
+    # a linked device's refresh token, or a device-flow client's deviceIdentifier.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            wire.DeviceTokenRequest.model_json_schema(),
+                            wire.DevicePollRequest.model_json_schema(),
+                        ]
+                    }
+                }
+            },
+        }
+    },
+)
 async def device_token(
     request: Request, session: PerStatementSession, runtime: RuntimeDep
 ) -> Response:

@@ -19,6 +19,7 @@ from posfleet.devices.service import DeviceService
 from posfleet.flow.auth import AdminPrincipal
 from posfleet.flow.schemas import UID_REGEX
 from posfleet.http import DbSession, RuntimeDep
+from posfleet.kit.input import InputModel
 from posfleet.models import Delivery
 from posfleet.models.enums import DeliveryChannel
 from posfleet.pairing.service import PairingService
@@ -37,7 +38,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class PairingCodeRequest(BaseModel):
+class PairingCodeRequest(InputModel):
     channel: Literal["EMAIL", "SMS", "WHATSAPP"]
     destination: str = Field(
         min_length=3,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from posfleet.devices.settings import SettingView
+from posfleet.kit.input import InputModel
 from posfleet.kit.pagination import Page
 from posfleet.models import Printer
 from posfleet.models.enums import PrinterType, SettingType
@@ -21,25 +22,8 @@ class FlowModel(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class FlowRequest(FlowModel):
-    """A request body: NUL characters are refused (PostgreSQL text cannot hold them)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise ValueError("text must not contain NUL characters")
-        return data
+class FlowRequest(FlowModel, InputModel):
+    """A Flow request body: the shared input rules (``kit/input.py``) in Flow's naming."""
 
 
 class Paging(FlowModel):

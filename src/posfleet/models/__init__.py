@@ -25,6 +25,7 @@ from posfleet.models.printer import Printer
 from posfleet.models.rate_limit_bucket import RateLimitBucket
 from posfleet.models.reason import Reason
 from posfleet.models.registered_app import RegisteredApp
+from posfleet.models.sign_in_attempts import SignInAttempts
 from posfleet.models.signing_key import SigningKey
 from posfleet.models.store import Store
 from posfleet.models.store_payment_method import StorePaymentMethod
@@ -59,6 +60,7 @@ __all__ = [
     "RateLimitBucket",
     "Reason",
     "RegisteredApp",
+    "SignInAttempts",
     "SigningKey",
     "Store",
     "StorePaymentMethod",

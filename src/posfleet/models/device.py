@@ -5,7 +5,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posfleet.models.base import Base, EnumString, created_at_column, modified_at_column, uid_column
+from posfleet.models.base import (
+    Base,
+    EnumString,
+    created_at_column,
+    modified_at_column,
+    new_uid,
+    uid_column,
+)
 from posfleet.models.enums import AppCode, DeviceStatus
 
 
@@ -14,6 +21,9 @@ class Device(Base):
 
     ``credential_generation`` is the device's credential epoch: every token of the device carries
     it, and block, reset and delete move it on, so that every old token fails on its next request.
+    ``credential_nonce`` is drawn when the row is created and never changes: tokens name it too,
+    so a device created later under the same uid (whose epoch starts again) accepts no token of
+    a deleted one.  Rows from before it existed hold ``""``, which no new row ever draws.
     """
 
     __tablename__ = "devices"
@@ -41,6 +51,7 @@ class Device(Base):
     identifier: Mapped[str | None] = mapped_column(String(64))
     system_information: Mapped[str] = mapped_column(Text, default="")
     credential_generation: Mapped[int] = mapped_column(default=1)
+    credential_nonce: Mapped[str] = mapped_column(String(32), default=new_uid, server_default="")
     created_by: Mapped[str] = mapped_column(String(100), default="")
     last_modified_by: Mapped[str] = mapped_column(String(100), default="")
     last_activity_at: Mapped[datetime | None]

@@ -4,9 +4,10 @@ Codes are short (``link_code_length`` symbols of an unambiguous alphabet), singl
 ``pairing_code_ttl_seconds``, unique among live codes of a tenant and stored only as a keyed
 hash.  A device has at most one live code: a new one (or a retried delivery) retires the old.
 
-Guessing is bounded twice: per client address by the shared rate limiter, and per code by
-``failed_attempts`` — a wrong code names no code, so it is charged to every live code of the
-tenant, and a code that has carried ``pairing_code_max_failures`` wrong guesses is locked.
+Guessing is bounded twice, by budgets of ``kit/ratelimit``: per client address (``POS_PAIR``),
+and per tenant (``PAIRING_GUESSES``) — a wrong code names no code, so wrong codes are counted
+per tenant, and past ``pairing_guesses_per_tenant`` in a window every pairing attempt of the
+tenant waits for the window to move on.  Guessers are slowed; no live code is locked by them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.delivery.service import DeliveryService
 from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, NotFound, TooManyRequests
+from posfleet.kit import ratelimit
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import format_code, new_code, normalize_code
 from posfleet.models import Delivery, Device, PairingCode, Store, Tenant
@@ -156,18 +158,23 @@ class PairingService:
     async def redeem(self, tenant: Tenant, presented: str, address: str) -> Device:
         """Spend the code and activate its device; exactly one of any concurrent redeemers wins."""
         await self.limiter.hit(
-            f"pos-pair:{tenant.uid}:{address}",
-            limit=self.settings.rate_limit_per_address,
-            window=self.settings.rate_limit_window_seconds,
-            message="Too many pairing attempts from this address; wait a moment",
+            ratelimit.POS_PAIR,
+            self.settings,
             session=self.session,
+            tenant=tenant.uid,
+            address=address,
+        )
+        # Wrong codes name no code: they are counted per tenant, and past the budget every
+        # attempt of the tenant waits, so guessers are slowed and no live code is locked.
+        await self.limiter.check(
+            ratelimit.PAIRING_GUESSES, self.settings, session=self.session, tenant=tenant.uid
         )
         now = utcnow()
         code = normalize_code(presented)
         row = await self.repository.by_hash(tenant.id, self.hasher.hash(code)) if code else None
         if row is None:
-            await self.repository.charge_tenant(
-                tenant.id, self.settings.pairing_code_max_failures, now
+            await self.limiter.charge(
+                ratelimit.PAIRING_GUESSES, self.settings, session=self.session, tenant=tenant.uid
             )
             raise BadRequest(
                 "The pairing code is not valid", code="pairing_code_invalid", keeps_work=True

@@ -1,8 +1,11 @@
 """One-time passwords for POS sign-in: numeric, short lived, attempt-limited, stored hashed.
 
 ``otp_token`` (a 256-bit secret the client holds) names the challenge; the OTP itself goes to
-the person by email, SMS or WhatsApp.  A new login of a user retires the user's older live
-challenges, so that only one OTP at a time can be guessed at, ``otp_max_failures`` times.
+the person by email, SMS or WhatsApp.  Each challenge may be guessed at ``otp_max_failures``
+times.  A new login does not retire the user's older live challenges (an attacker asking for a
+code must not cancel the one the user is typing); instead at most ``otp_sends_per_recipient``
+codes go to one email address or phone number per ``otp_send_window_seconds``, which bounds
+the live challenges, and so the guesses, per recipient.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.delivery.service import DeliveryService
 from posfleet.errors import BadRequest, ValidationFailed
+from posfleet.kit import ratelimit
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import new_numeric_code, new_secret
 from posfleet.models import Delivery, OtpChallenge, Store, Tenant, TenantUser
@@ -27,7 +31,12 @@ from posfleet.models.enums import (
 from posfleet.pos.repository import PosRepository
 from posfleet.runtime import Runtime
 from posfleet.tenants.stores import StoreService
-from posfleet.users.service import UserService, normalize_country_code, normalize_mobile
+from posfleet.users.service import (
+    UserService,
+    normalize_country_code,
+    normalize_email,
+    normalize_mobile,
+)
 
 LOGIN = "login"
 DEFAULT_COUNTRY_CODE = "+91"  # the Commerce Engine API's documented default
@@ -36,8 +45,8 @@ DEFAULT_COUNTRY_CODE = "+91"  # the Commerce Engine API's documented default
 @dataclass(frozen=True, slots=True)
 class OtpSent:
     otp_token: str
-    # The OTP itself, only for a development server's caller that asked for it (``x-debug-mode``);
-    # never logged, and always None in production.
+    # The OTP itself, only with ``debug_otp_reveal`` for a caller on the same machine that asked
+    # for it (``x-debug-mode``); never logged, and always None in production.
     otp: str | None
     delivery: Delivery
 
@@ -53,14 +62,8 @@ class OtpService:
         self.hasher = runtime.hasher
         self.settings = runtime.settings
 
-    async def _charge_address(self, what: str, tenant: Tenant, address: str, limit: int) -> None:
-        await self.limiter.hit(
-            f"pos-{what}:{tenant.uid}:{address}",
-            limit=limit,
-            window=self.settings.rate_limit_window_seconds,
-            message="Too many attempts from this address; wait a moment",
-            session=self.session,
-        )
+    async def _charge(self, policy: ratelimit.Policy, **parts: str) -> None:
+        await self.limiter.hit(policy, self.settings, session=self.session, **parts)
 
     async def _location(self, tenant: Tenant, location_uid: str) -> Store:
         store = await self.stores.find_store(tenant.id, location_uid)
@@ -94,10 +97,16 @@ class OtpService:
         country_code: str | None = None,
         reveal_otp: bool = False,
     ) -> OtpSent:
-        """Send an OTP to the user; ``reveal_otp`` returns it too, on a development server only."""
-        await self._charge_address(
-            "login", tenant, address, self.settings.login_rate_limit_per_address
-        )
+        """Send an OTP to the user; ``reveal_otp`` returns it too (with ``debug_otp_reveal``)."""
+        await self._charge(ratelimit.POS_LOGIN, tenant=tenant.uid, address=address)
+        # Per recipient as typed, before the lookup: unknown recipients are throttled alike.
+        if channel is DeliveryChannel.EMAIL:
+            recipient = normalize_email(email or "")
+        else:
+            recipient = normalize_country_code(
+                country_code or DEFAULT_COUNTRY_CODE
+            ) + normalize_mobile(phone or "")
+        await self._charge(ratelimit.OTP_RECIPIENT, tenant=tenant.uid, recipient=recipient)
         store = await self._location(tenant, location_uid)
         if channel is DeliveryChannel.EMAIL:
             user = await self.users.find_by_email(tenant, email or "")
@@ -113,8 +122,9 @@ class OtpService:
             )
             destination = prefix + normalize_mobile(user.mobile)
 
+        # Older live challenges stay live: a new OTP asked for by someone else must not cancel
+        # the one the user is typing.  otp_sends_per_recipient bounds how many are live.
         now = utcnow()
-        await self.repository.revoke_live_challenges(user.id, now)
         otp_token = new_secret("otp_")
         otp = new_numeric_code(self.settings.otp_length)
         token_hash = self.hasher.hash(otp_token)
@@ -152,14 +162,15 @@ class OtpService:
                 code="otp_delivery_failed",
                 keeps_work=True,  # the failed delivery stays on record
             )
-        revealed = otp if reveal_otp and self.settings.is_development else None
+        # debug_otp_reveal is refused at start in production and on a non-loopback host.
+        revealed = otp if reveal_otp and self.settings.debug_otp_reveal else None
         return OtpSent(otp_token, revealed, delivery)
 
     async def verify(
         self, tenant: Tenant, otp_token: str, otp: str, action: str, address: str
     ) -> tuple[TenantUser, Store]:
         """Spend the challenge if ``otp`` is right; a wrong OTP is charged to the challenge."""
-        await self._charge_address("otp", tenant, address, self.settings.rate_limit_per_address)
+        await self._charge(ratelimit.POS_OTP, tenant=tenant.uid, address=address)
         if action != LOGIN:
             raise ValidationFailed(
                 "Unsupported otp_action", errors={"otp_action": "must be 'login'"}

@@ -5,7 +5,8 @@ names, so block, reset, delete, revocation and user deactivation bite on the nex
 every replica.
 
 Claims: ``sub`` (user or device uid), ``ten`` (tenant uid), ``typ``; device tokens add ``gen``
-(the device's credential epoch); user tokens add ``ver`` (the user's token version);
+(the device's credential epoch) and ``cid`` (its row's credential nonce, which a later row of
+the same uid never repeats); user tokens add ``ver`` (the user's token version);
 ``device_user`` tokens add ``dev``; integration tokens' ``jti`` names their revocable row.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.errors import Unauthorized
+from posfleet.kit import requestlog
 from posfleet.kit.jwt import TokenType
 from posfleet.models import Device, IntegrationToken, Tenant, TenantUser
 from posfleet.models.enums import AccountType, DeviceStatus, UserStatus
@@ -67,7 +69,12 @@ class TokenService:
     def device_token(self, device: Device, tenant: Tenant) -> tuple[str, datetime]:
         return self._encode(
             TokenType.DEVICE,
-            {"sub": device.uid, "ten": tenant.uid, "gen": device.credential_generation},
+            {
+                "sub": device.uid,
+                "ten": tenant.uid,
+                "gen": device.credential_generation,
+                "cid": device.credential_nonce,
+            },
             timedelta(seconds=self.settings.device_token_ttl_seconds),
         )
 
@@ -80,6 +87,7 @@ class TokenService:
                 **_user_claims(user, tenant),
                 "dev": device.uid,
                 "gen": device.credential_generation,
+                "cid": device.credential_nonce,
             },
             timedelta(seconds=self.settings.access_token_ttl_seconds),
         )
@@ -94,6 +102,7 @@ class TokenService:
         claims = await self.decode(token, *types)
         typ = TokenType(claims["typ"])
         tenant_uid = str(claims.get("ten", ""))
+        requestlog.note_tenant(tenant_uid)  # a verified claim; the request log names it
         if typ in (TokenType.DEVICE, TokenType.DEVICE_USER):
             device_uid = claims["sub"] if typ is TokenType.DEVICE else claims.get("dev", "")
             tenant, found = await self.repo.tenant_and_device(tenant_uid, str(device_uid))
@@ -114,7 +123,12 @@ class TokenService:
 
     @staticmethod
     def _live_device(device: Device | None, claims: dict[str, Any]) -> Device:
-        if device is None or device.credential_generation != claims.get("gen"):
+        if (
+            device is None
+            or device.credential_generation != claims.get("gen")
+            # The epoch restarts on a new row of the same uid; the nonce never repeats.
+            or device.credential_nonce != claims.get("cid", "")
+        ):
             raise Unauthorized("The device's credentials have been revoked")
         if device.status is not DeviceStatus.ACTIVE:
             raise Unauthorized(f"The device is {device.status.lower().replace('_', ' ')}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.app import create_app
 from posfleet.config import Settings
 from posfleet.devices.service import DeviceService
+from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import format_code
 from posfleet.kit.jwt import TokenType
 from posfleet.models import Device, DeviceRefreshToken, LinkCode
@@ -198,7 +200,10 @@ async def test_a_missing_field_is_a_400_naming_it(
 
 
 async def test_failed_attempts_lock_the_code_until_an_admin_resets_the_device(
-    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     w = await world(session, runtime)
     limit = runtime.settings.link_code_max_failures
@@ -222,6 +227,9 @@ async def test_failed_attempts_lock_the_code_until_an_admin_resets_the_device(
         assert device is not None
         w.code = await DeviceService(s, runtime).reset_link(device, "admin")
         await s.commit()
+    # The wrong passwords were charged to the user's account too: the new link waits its delay.
+    later = utcnow() + timedelta(seconds=runtime.settings.account_delay_max_seconds)
+    monkeypatch.setattr("posfleet.kit.ratelimit.utcnow", lambda: later)
     await link(client, w)
 
 
