@@ -12,16 +12,20 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from posfleet import health, rendering
+from posfleet import health, metrics, rendering
 from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
 from posfleet.flow import admin as flow_admin
+from posfleet.flow import audit_events as flow_audit_events
 from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
 from posfleet.flow import pairing_codes as flow_pairing_codes
+from posfleet.flow import webhooks as flow_webhooks
+from posfleet.kit.client_address import ClientAddressMiddleware
 from posfleet.logging import configure_logging
 from posfleet.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from posfleet.outbox import worker as outbox_worker
 from posfleet.runtime import Runtime
 
 log = structlog.get_logger("posfleet")
@@ -54,9 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.load_signing_keys()
         housekeeping = asyncio.create_task(_housekeeping(runtime))
+        worker = outbox_worker.start(runtime)
         try:
             yield
         finally:
+            await outbox_worker.stop(worker)
             housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
@@ -77,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(ClientAddressMiddleware)
 
     app.include_router(health.router)
     app.include_router(flow_auth.router)
@@ -84,4 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_device.router)
     app.include_router(flow_pairing_codes.router)
     app.include_router(commerce_router.router)
+    app.include_router(flow_webhooks.router)
+    app.include_router(flow_audit_events.router)
+    app.include_router(metrics.router)
     return app

@@ -22,6 +22,7 @@ from posfleet.auth.cli import tokens_app
 from posfleet.config import Settings
 from posfleet.db import session_scope
 from posfleet.errors import AppError
+from posfleet.outbox import cli as outbox_cli
 from posfleet.pairing.cli import pairing_app
 from posfleet.runtime import Runtime
 from posfleet.tokens import keys
@@ -36,6 +37,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(pairing_app, name="pairing")
+outbox_cli.register(app)
 for _name, _group in admin_cli.GROUPS.items():
     app.add_typer(_group, name=_name)
 

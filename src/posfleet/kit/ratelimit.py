@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from posfleet.db import affected_rows, on_rollback
 from posfleet.errors import TooManyRequests
 from posfleet.kit.clock import utcnow
+from posfleet.kit.meters import count_refusal
 from posfleet.models.rate_limit_bucket import RateLimitBucket
 
 
@@ -56,6 +57,7 @@ class RateLimiter:
                 estimate, reset_in, _ = await self._count(own, key, window)
                 await own.commit()
         if estimate > limit:
+            count_refusal(key.split(":", 1)[0])
             raise TooManyRequests(message, retry_after=reset_in)
 
     async def _charge(self, session: AsyncSession, key: str, start: datetime) -> int:

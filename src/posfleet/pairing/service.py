@@ -27,6 +27,7 @@ from posfleet.models.enums import CodeState, DeliveryChannel, DeliveryPurpose, D
 from posfleet.pairing.repository import PairingRepository
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
+from posfleet.webhooks.service import WebhookService
 
 _DRAWS = 8
 
@@ -44,6 +45,7 @@ class PairingService:
         self.devices = DeviceService(session, runtime)
         self.deliveries = DeliveryService(session, runtime)
         self.tenants = TenantService(session)
+        self.webhooks = WebhookService(session, runtime)
         self.session = session
         self.limiter = runtime.limiter
         self.hasher = runtime.hasher
@@ -196,4 +198,7 @@ class PairingService:
         if device is None:  # pragma: no cover - codes go with their device (cascade)
             raise BadRequest("The pairing code is not valid", code="pairing_code_invalid")
         await self.devices.activate(device, "pairing code", how="pairing code")
+        await self.webhooks.publish(
+            tenant.id, "pairing_code.used", {"deviceUid": device.uid, "name": device.name}
+        )
         return device

@@ -16,12 +16,15 @@ from posfleet.models.enums import DeviceStatus
 from posfleet.pos.repository import PosRepository
 from posfleet.pos.service import PosPrincipal, PosService, PosUserView
 from posfleet.runtime import Runtime
+from posfleet.webhooks.events import device_data
+from posfleet.webhooks.service import WebhookService
 
 
 class ClaimService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.repository = PosRepository(session)
         self.pos = PosService(session, runtime)
+        self.webhooks = WebhookService(session, runtime)
 
     async def _device(self, principal: PosPrincipal, device_uid: str) -> Device:
         device = await self.repository.device_at(
@@ -39,6 +42,7 @@ class ClaimService:
             )
         if not await self.repository.claim(device, principal.user.id, utcnow()):
             raise BadRequest("The device is claimed by someone else", code="device_claimed")
+        await self._publish("device.claimed", principal, device)
         return await self.pos.user_view(principal.user, principal.store)
 
     async def unclaim(self, principal: PosPrincipal, device_uid: str) -> PosUserView:
@@ -50,4 +54,10 @@ class ClaimService:
             )
         if held_by is not None:
             await self.repository.unclaim(device, principal.user.id, utcnow())
+            await self._publish("device.released", principal, device)
         return await self.pos.user_view(principal.user, principal.store)
+
+    async def _publish(self, event_type: str, principal: PosPrincipal, device: Device) -> None:
+        data = device_data(device, principal.user.user_code)
+        data["userUid"] = principal.user.uid
+        await self.webhooks.publish(principal.tenant.id, event_type, data)

@@ -21,7 +21,6 @@ from posfleet.models.enums import (
     CodeState,
     DeliveryChannel,
     DeliveryPurpose,
-    DeliveryStatus,
     UserStatus,
 )
 from posfleet.pos.repository import PosRepository
@@ -146,12 +145,6 @@ class OtpService:
             ),
             user_id=user.id,
         )
-        if delivery.status is DeliveryStatus.FAILED:
-            raise BadRequest(
-                "The sign-in code could not be delivered; try again later",
-                code="otp_delivery_failed",
-                keeps_work=True,  # the failed delivery stays on record
-            )
         revealed = otp if reveal_otp and self.settings.is_development else None
         return OtpSent(otp_token, revealed, delivery)
 
