@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_pairing_codes.router)
     app.include_router(commerce_router.router)
     app.include_router(flow_webhooks.router)
+    app.webhooks.include_router(flow_webhooks.documented)
     app.include_router(flow_audit_events.router)
     app.include_router(metrics.router)
     return app

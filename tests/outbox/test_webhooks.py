@@ -21,6 +21,7 @@ from posfleet.outbox.worker import OutboxWorker
 from posfleet.runtime import Runtime
 from posfleet.webhooks import sender
 from posfleet.webhooks.addresses import UnsafeAddress, check_destination
+from posfleet.webhooks.schemas import EVENT_MODELS
 from tests import factories
 from tests.flow.admin.support import Admin
 from tests.outbox.conftest import add_endpoint, attempts_of, entries_of, entry
@@ -78,6 +79,8 @@ async def test_every_device_transition_arrives_signed_once_and_in_the_documented
     ]
     assert all(r.verified for r in receiver.at(path))
     assert len({r.message_id for r in got}) == 5
+    for received in got:  # each matches the model the OpenAPI documents for its type
+        EVENT_MODELS[received.payload["type"]].model_validate(received.payload)
     assert all(r.message_id.startswith("msg_") for r in got)
     blocked_event = got[2].payload
     assert blocked_event["data"]["deviceUid"] == active
@@ -116,6 +119,7 @@ async def test_a_tampered_body_or_an_old_timestamp_is_refused_by_the_verifier(
     assert (await client.post(test_url, headers=tenant_admin.headers)).status_code == 202
     await OutboxWorker(runtime).run_once()
     genuine = (await receiver.wait_for(path))[0]
+    EVENT_MODELS["webhook.test"].model_validate(genuine.payload)
 
     headers = {k: v for k, v in genuine.headers.items() if k.startswith("webhook-")}
     tampered = genuine.body.replace(b"webhook.test", b"device.deleted")
@@ -239,6 +243,7 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_the_tenant_is_told(
     await worker.run_once(utcnow() + timedelta(days=6))
     [told] = await receiver.wait_for(watcher_path)
     assert told.payload["type"] == "endpoint.disabled"
+    EVENT_MODELS["endpoint.disabled"].model_validate(told.payload)
     assert told.payload["data"]["endpointUid"] == failing["endpointUid"]
     async with runtime.read_sessionmaker() as reader:
         found = await reader.scalar(

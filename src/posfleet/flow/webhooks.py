@@ -19,6 +19,7 @@ from posfleet.http import DbSession, RuntimeDep
 from posfleet.models import OutboxAttempt, OutboxEntry, WebhookEndpoint
 from posfleet.outbox.service import OutboxService
 from posfleet.webhooks.events import EVENT_TYPES
+from posfleet.webhooks.schemas import EVENT_MODELS
 from posfleet.webhooks.service import EndpointChanges, WebhookService
 
 router = APIRouter(prefix="/v2", tags=["Webhooks"])
@@ -320,3 +321,25 @@ async def retry_dead(
     outbox = OutboxService(session, runtime)
     entry = await outbox.retry_dead(message_uid, principal.tenant.id)
     return MessageInfo.of(entry, list(await outbox.attempts(entry)))
+
+
+# The events as OpenAPI 3.1 webhooks: what posfleet POSTs to an endpoint, one per type.
+documented = APIRouter()
+
+
+def _document(event_type: str) -> None:
+    model = EVENT_MODELS[event_type]
+
+    async def receive(body: Any) -> None:
+        """Sent with the Standard Webhooks headers webhook-id, webhook-timestamp and
+        webhook-signature; answer 2xx within the timeout. See docs/webhooks.md."""
+
+    receive.__annotations__ = {"body": model, "return": None}  # one model per event type
+
+    documented.post(
+        event_type, summary=EVENT_TYPES[event_type], operation_id=f"webhook-{event_type}"
+    )(receive)
+
+
+for _type in EVENT_TYPES:
+    _document(_type)

@@ -56,6 +56,7 @@ class _Job:
     payload: dict[str, Any] | None = None
     endpoint_id: int | None = None
     endpoint_enabled: bool = True
+    endpoint_failing: bool = False
 
 
 class OutboxWorker:
@@ -64,6 +65,9 @@ class OutboxWorker:
         self.settings = runtime.settings
         self._http: httpx.AsyncClient | None = None
         self._stopping = asyncio.Event()
+        # SQLite has one writer, and a connection waiting for it sleeps in steps of up to 100 ms
+        # (busy_timeout): the outcomes of one round queue here instead, without sleeping.
+        self._one_writer = asyncio.Lock() if runtime.settings.is_sqlite else None
 
     def _client(self) -> httpx.AsyncClient:
         assert self._http is not None  # made by run_once or run_forever
@@ -140,6 +144,7 @@ class OutboxWorker:
             job.payload = entry.payload
             job.endpoint_id = endpoint.id
             job.endpoint_enabled = endpoint.enabled
+            job.endpoint_failing = endpoint.failing_since is not None
         return job
 
     async def _handle(self, job: _Job, lease: str, now: datetime) -> None:
@@ -197,7 +202,7 @@ class OutboxWorker:
         values.update(
             attempts=attempts, last_error=result.error, last_status_code=result.status_code
         )
-        async with session_scope(self.runtime.sessionmaker) as session:
+        async with self._writing(), session_scope(self.runtime.sessionmaker) as session:
             repository = OutboxRepository(session)
             if not await repository.finish(job.entry_id, lease, **values):
                 log.warning("outbox lease lost before the outcome was recorded", message=job.uid)
@@ -218,7 +223,7 @@ class OutboxWorker:
                 await DeliveryService(session, self.runtime).record_attempt(
                     job.delivery.delivery_id, ok=result.ok, error=result.error, dead=dead, at=at
                 )
-            else:
+            elif not result.ok or job.endpoint_failing:  # a healthy endpoint stays as it is
                 assert job.endpoint_id is not None
                 await WebhookService(session, self.runtime).record_result(
                     job.endpoint_id, result.ok, now
@@ -232,6 +237,9 @@ class OutboxWorker:
                 error=result.error,
                 dead=dead,
             )
+
+    def _writing(self) -> contextlib.AbstractAsyncContextManager[object]:
+        return self._one_writer if self._one_writer is not None else contextlib.nullcontext()
 
     # The loop --------------------------------------------------------------------------------
 
