@@ -12,16 +12,19 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from posfleet import apidocs, backoffice, health, openapi, rendering
+from posfleet import apidocs, backoffice, health, metrics, openapi, rendering
 from posfleet.commerce import router as commerce_router
 from posfleet.config import Settings
 from posfleet.errors import AppError
 from posfleet.flow import admin as flow_admin
+from posfleet.flow import audit_events as flow_audit_events
 from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
 from posfleet.flow import device_flow as flow_device_flow
 from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.flow import tenant_config as flow_tenant_config
+from posfleet.flow import webhooks as flow_webhooks
+from posfleet.kit.client_address import ClientAddressMiddleware
 from posfleet.logging import configure_logging
 from posfleet.middleware import (
     BodyLimitMiddleware,
@@ -30,6 +33,7 @@ from posfleet.middleware import (
     RequestContextMiddleware,
     TrustedProxyMiddleware,
 )
+from posfleet.outbox import worker as outbox_worker
 from posfleet.runtime import Runtime
 
 log = structlog.get_logger("posfleet")
@@ -62,9 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.load_signing_keys()
         housekeeping = asyncio.create_task(_housekeeping(runtime))
+        worker = outbox_worker.start(runtime)
         try:
             yield
         finally:
+            await outbox_worker.stop(worker)
             housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
@@ -89,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoStoreMiddleware)
     app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(metrics.MetricsMiddleware)
+    # Inside the proxy middleware, so that records name the client, not the load balancer.
+    app.add_middleware(ClientAddressMiddleware)
     app.add_middleware(TrustedProxyMiddleware, networks=settings.trusted_proxy_networks)
 
     apidocs.install(app)
@@ -101,5 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_pairing_codes.router)
     app.include_router(flow_tenant_config.router)
     app.include_router(commerce_router.router)
+    app.include_router(flow_webhooks.router)
+    app.webhooks.include_router(flow_webhooks.documented)
+    app.include_router(flow_audit_events.router)
+    app.include_router(metrics.router)
     backoffice.install(app)
     return app

@@ -27,6 +27,7 @@ from posfleet.cli_support import (
 from posfleet.config import Settings, is_loopback
 from posfleet.db import session_scope
 from posfleet.devices.cli import devices_app
+from posfleet.outbox import cli as outbox_cli
 from posfleet.pairing.cli import pairing_app
 from posfleet.runtime import Runtime
 from posfleet.tenants import cli as tenants_cli
@@ -54,6 +55,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(app_app, name="app")
 app.add_typer(client_app, name="client")
 app.add_typer(devices_app, name="devices")
+outbox_cli.register(app)
 
 
 def check_address_free(host: str, port: int) -> None:

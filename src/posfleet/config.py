@@ -162,6 +162,18 @@ class Settings(BaseSettings):
     sms_gateway_secret: SecretStr | None = None
     sms_gateway_timeout_seconds: float = 10.0
 
+    # Outbox, webhooks, metrics
+    outbox_worker: bool = True
+    outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    outbox_lease_seconds: int = Field(default=60, ge=5)
+    outbox_batch_size: int = Field(default=20, ge=1, le=500)
+    delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    delivery_retry_base_seconds: float = Field(default=2.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_disable_after_days: int = Field(default=5, ge=1)
+    webhook_allow_private_addresses: bool = False
+    metrics_token: SecretStr | None = None
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:

@@ -113,6 +113,20 @@ def on_rollback(session: AsyncSession, work: AfterRollback) -> None:
     session.info.setdefault(_AFTER_ROLLBACK, []).append(work)
 
 
+_AFTER_COMMIT = "posfleet.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once this unit of work has committed (and never if it rolls back):
+    for waking whoever acts on the committed rows, such as the outbox worker."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _committed(session: AsyncSession) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        callback()
+
+
 @asynccontextmanager
 async def session_scope(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -126,9 +140,11 @@ async def session_scope(
         try:
             yield session
             await session.commit()
+            _committed(session)
         except AppError as exc:
             if exc.keeps_work:
                 await session.commit()
+                _committed(session)
             else:
                 await _roll_back(session, sessionmaker)
             raise
@@ -137,6 +153,7 @@ async def session_scope(
             raise
         finally:
             session.info.pop(_AFTER_ROLLBACK, None)
+            session.info.pop(_AFTER_COMMIT, None)
 
 
 async def _roll_back(session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.config import Settings
 from posfleet.db import session_scope
-from posfleet.kit.origin import set_client_address
 from posfleet.runtime import Runtime
 
 
@@ -31,7 +30,6 @@ async def get_settings(request: Request) -> Settings:
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with session_scope(_runtime(request).sessionmaker) as session:
-        set_client_address(session, await client_address(request))
         yield session
 
 

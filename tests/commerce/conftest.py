@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.apikeys.service import ApiKeyService
 from posfleet.config import Settings
-from posfleet.models import Device, Store, Tenant, TenantUser
-from posfleet.models.enums import AccountType, DeliveryChannel, DeviceStatus
+from posfleet.models import Delivery, Device, Store, Tenant, TenantUser
+from posfleet.models.enums import AccountType, DeliveryChannel, DeliveryStatus, DeviceStatus
 from posfleet.pairing.service import PairingService
 from posfleet.runtime import Runtime
 from tests import factories
@@ -54,6 +57,9 @@ def delivery_settings(smtp: SmtpReceiver, gateway: GatewayReceiver) -> dict[str,
         "rate_limit_per_address": 1000,
         "login_rate_limit_per_address": 1000,
         "otp_sends_per_recipient": 1000,
+        # A failing delivery is FAILED at its first attempt, so that these tests need not move
+        # the clock through the backoff (tests/outbox covers retries and their schedule).
+        "delivery_max_attempts": 1,
     }
 
 
@@ -172,7 +178,7 @@ async def sign_in(
     verified = await client.post(
         f"{world.base}/pos/auth/verify-otp",
         json={
-            "otp": smtp.otp(user.email),
+            "otp": await smtp.otp(user.email),
             "otp_token": started.json()["content"]["otp_token"],
             "otp_action": "login",
         },
@@ -181,6 +187,19 @@ async def sign_in(
     assert verified.status_code == 200, verified.text
     content: dict[str, Any] = verified.json()["content"]
     return content
+
+
+async def settled(runtime: Runtime, delivery_uid: str, within: float = 10.0) -> Delivery:
+    """The delivery once the outbox worker is done with it (SENT or FAILED)."""
+    deadline = time.monotonic() + within
+    while True:
+        async with runtime.read_sessionmaker() as s:
+            delivery = await s.scalar(select(Delivery).where(Delivery.uid == delivery_uid))
+        assert delivery is not None
+        if delivery.status is not DeliveryStatus.QUEUED:
+            return delivery
+        assert time.monotonic() < deadline, f"delivery {delivery_uid} is still queued"
+        await asyncio.sleep(0.02)
 
 
 def bearer(token: str) -> dict[str, str]:

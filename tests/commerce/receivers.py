@@ -5,6 +5,7 @@ Tests read codes from what these received, never from the database.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -24,19 +25,27 @@ PAIRING_CODE = re.compile(r"pairing code for .+ is ([A-Z0-9]{4}-[A-Z0-9]{4})")
 OTP = re.compile(r"(\d{4,10}) is your sign-in code")
 
 
-def _wait_for(predicate: Any, what: str, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
+async def _wait_for(predicate: Any, what: str, within: float = 10.0) -> Any:
+    """Poll without blocking the event loop: the outbox worker sending the message may run in
+    this very loop (the in-process app of the test)."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         found = predicate()
         if found:
             return found
-        time.sleep(0.02)
+        await asyncio.sleep(0.02)
     raise AssertionError(f"nothing delivered: {what}")
+
+
+def _newer(messages: list[Any], seen: int) -> list[Any]:
+    """All ``messages`` if there are more than ``seen`` of them, else none."""
+    return messages if len(messages) > seen else []
 
 
 class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.read: dict[str, int] = {}
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -54,19 +63,24 @@ class SmtpReceiver:
         with self.mailbox.lock:
             return [m for m in self.mailbox.messages if m["To"] == address]
 
-    def last_body(self, address: str) -> str:
-        message = _wait_for(lambda: self.to(address), address)[-1]
+    async def last_body(self, address: str) -> str:
+        """The body of the newest mail to ``address``, waiting for one newer than the mail an
+        earlier call returned (messages are sent after the request that queued them)."""
+        seen = self.mailbox.read.get(address, 0)
+        found = await _wait_for(lambda: _newer(self.to(address), seen), address)
+        self.mailbox.read[address] = len(found)
+        message = found[-1]
         payload = message.get_payload(decode=True)
         assert isinstance(payload, bytes)
         return payload.decode()
 
-    def pairing_code(self, address: str) -> str:
-        found = PAIRING_CODE.search(self.last_body(address))
+    async def pairing_code(self, address: str) -> str:
+        found = PAIRING_CODE.search(await self.last_body(address))
         assert found, "no pairing code in the mail"
         return found.group(1)
 
-    def otp(self, address: str) -> str:
-        found = OTP.search(self.last_body(address))
+    async def otp(self, address: str) -> str:
+        found = OTP.search(await self.last_body(address))
         assert found, "no OTP in the mail"
         return found.group(1)
 
@@ -87,6 +101,7 @@ class GatewayReceiver:
     secret: bytes
     received: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    read: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -97,16 +112,20 @@ class GatewayReceiver:
         with self.lock:
             return [m for m in self.received if m["body"]["to"] == number]
 
-    def last_text(self, number: str) -> str:
-        return str(_wait_for(lambda: self.to(number), number)[-1]["body"]["message"])
+    async def last_text(self, number: str) -> str:
+        """The newest text to ``number``, newer than the one an earlier call returned."""
+        seen = self.read.get(number, 0)
+        found = await _wait_for(lambda: _newer(self.to(number), seen), number)
+        self.read[number] = len(found)
+        return str(found[-1]["body"]["message"])
 
-    def pairing_code(self, number: str) -> str:
-        found = PAIRING_CODE.search(self.last_text(number))
+    async def pairing_code(self, number: str) -> str:
+        found = PAIRING_CODE.search(await self.last_text(number))
         assert found, "no pairing code in the SMS"
         return found.group(1)
 
-    def otp(self, number: str) -> str:
-        found = OTP.search(self.last_text(number))
+    async def otp(self, number: str) -> str:
+        found = OTP.search(await self.last_text(number))
         assert found, "no OTP in the SMS"
         return found.group(1)
 

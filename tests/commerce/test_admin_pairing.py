@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.models.enums import DeliveryStatus
 from posfleet.runtime import Runtime
 from posfleet.tokens.service import TokenService
 from tests import factories
-from tests.commerce.conftest import World, make_world, pair, phone_number
+from tests.commerce.conftest import World, make_world, pair, phone_number, settled
 from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
 
 
@@ -40,10 +41,11 @@ async def test_an_admin_sends_a_code_by_email_and_gets_the_delivery_masked(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["deviceUid"] == world.device.uid
-    assert (body["channel"], body["status"], body["transport"]) == ("EMAIL", "SENT", "smtp")
+    assert (body["channel"], body["status"], body["transport"]) == ("EMAIL", "QUEUED", "smtp")
     assert body["destination"] == "a***@example.com"
     assert body["codeExpiresAt"]
-    assert (await pair(client, world, smtp.pairing_code(address))).status_code == 200
+    assert (await pair(client, world, await smtp.pairing_code(address))).status_code == 200
+    assert (await settled(runtime, body["deliveryUid"])).status is DeliveryStatus.SENT
 
 
 async def test_a_failed_sms_is_listed_and_an_admin_retry_delivers_a_working_code(
@@ -60,8 +62,10 @@ async def test_a_failed_sms_is_listed_and_an_admin_retry_delivers_a_working_code
         codes_url(world), json={"channel": "SMS", "destination": number}, headers=headers
     )
     assert sent.status_code == 201
-    assert sent.json()["status"] == "FAILED"
-    assert sent.json()["error"] == "gateway answered 503: gateway maintenance"
+    assert sent.json()["status"] == "QUEUED"
+    failed = await settled(runtime, sent.json()["deliveryUid"])
+    assert failed.status is DeliveryStatus.FAILED
+    assert failed.error == "gateway answered 503: gateway maintenance"
 
     listed = await client.get(
         f"/v2/tenants/{world.tenant.uid}/devices/{world.device.uid}/deliveries", headers=headers
@@ -74,8 +78,10 @@ async def test_a_failed_sms_is_listed_and_an_admin_retry_delivers_a_working_code
         headers=headers,
     )
     assert retried.status_code == 200, retried.text
-    assert (retried.json()["status"], retried.json()["attempts"]) == ("SENT", 2)
-    assert (await pair(client, world, gateway.pairing_code(number))).status_code == 200
+    assert retried.json()["status"] == "QUEUED"
+    assert (await pair(client, world, await gateway.pairing_code(number))).status_code == 200
+    delivered = await settled(runtime, sent.json()["deliveryUid"])
+    assert (delivered.status, delivered.attempts, delivered.error) == (DeliveryStatus.SENT, 2, "")
 
 
 async def test_bad_input_and_foreign_tenants_are_4xx_in_the_flow_shape(

@@ -25,6 +25,7 @@ async def posfleet(settings: Settings, *args: str) -> Result:
         "POSFLEET_SMTP_PORT": str(settings.smtp_port),
         "POSFLEET_SMS_GATEWAY_URL": settings.sms_gateway_url or "",
         "POSFLEET_SMS_GATEWAY_SECRET": GATEWAY_SECRET,
+        "POSFLEET_DELIVERY_MAX_ATTEMPTS": str(settings.delivery_max_attempts),
     }
     return await asyncio.to_thread(
         CliRunner().invoke, app, list(args), env=env, catch_exceptions=False
@@ -75,7 +76,7 @@ async def test_pairing_send_by_email_delivers_a_working_code(
     )
     assert result.exit_code == 0, result.output
     assert "EMAIL to c***@example.com via smtp: SENT" in result.stdout
-    assert (await pair(client, world, smtp.pairing_code(address))).status_code == 200
+    assert (await pair(client, world, await smtp.pairing_code(address))).status_code == 200
 
 
 async def test_pairing_by_whatsapp_with_the_gateway_down_fails_and_a_retry_delivers(
@@ -106,7 +107,7 @@ async def test_pairing_by_whatsapp_with_the_gateway_down_fails_and_a_retry_deliv
 
     assert retried.exit_code == 0, retried.output
     assert "SENT" in retried.stdout
-    assert (await pair(client, world, gateway.pairing_code(number))).status_code == 200
+    assert (await pair(client, world, await gateway.pairing_code(number))).status_code == 200
 
 
 async def test_pairing_send_needs_exactly_one_destination(world: World, settings: Settings) -> None:

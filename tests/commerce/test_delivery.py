@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import select
 
 from posfleet.app import create_app
+from posfleet.config import Settings
 from posfleet.delivery.masking import mask_email, mask_phone
 from posfleet.delivery.service import normalize_destination
 from posfleet.errors import BadRequest, ValidationFailed
 from posfleet.models import Delivery, Device, OutboxMessage
 from posfleet.models.enums import DeliveryChannel, DeliveryStatus, DeviceStatus
+from posfleet.outbox.worker import OutboxWorker
 from posfleet.pairing.service import PairingService
 from posfleet.runtime import Runtime
 from tests.commerce.conftest import World, make_world, pair, phone_number
 from tests.commerce.receivers import PAIRING_CODE, GatewayReceiver
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], delivery_settings: dict[str, Any]) -> Settings:
+    """No worker runs by itself here: each test sends with ``OutboxWorker.run_once``, so that
+    it knows which transport settings send its message."""
+    return make_settings(**delivery_settings, outbox_worker=False)
 
 
 async def test_a_gateway_that_is_down_fails_the_delivery_and_a_retry_delivers_a_working_code(
@@ -28,20 +40,24 @@ async def test_a_gateway_that_is_down_fails_the_delivery_and_a_retry_delivers_a_
             world.tenant, world.device.uid, DeliveryChannel.SMS, number, "admin"
         )
         await session.commit()
-    assert sent.delivery.status is DeliveryStatus.FAILED
-    assert sent.delivery.error == "gateway answered 503: gateway maintenance"
+    assert sent.delivery.status is DeliveryStatus.QUEUED
+    assert await OutboxWorker(runtime).run_once() >= 1
+    failed = await delivery_of(runtime, sent.delivery.uid)
+    assert failed.status is DeliveryStatus.FAILED
+    assert failed.error == "gateway answered 503: gateway maintenance"
     assert gateway.to(number) == []
 
     gateway.down = False
     async with runtime.sessionmaker() as session:
         retried = await PairingService(session, runtime).retry(sent.delivery.uid, "admin")
         await session.commit()
-
     assert retried.delivery.uid == sent.delivery.uid
-    assert retried.delivery.status is DeliveryStatus.SENT
-    assert retried.delivery.attempts == 2
-    assert retried.delivery.error == ""
-    response = await pair(client, world, gateway.pairing_code(number))
+    assert retried.delivery.status is DeliveryStatus.QUEUED
+    assert await OutboxWorker(runtime).run_once() >= 1
+
+    delivered = await delivery_of(runtime, sent.delivery.uid)
+    assert (delivered.status, delivered.attempts, delivered.error) == (DeliveryStatus.SENT, 2, "")
+    response = await pair(client, world, await gateway.pairing_code(number))
     assert response.status_code == 200, response.text
     async with runtime.sessionmaker() as session:
         device = await session.scalar(select(Device).where(Device.id == world.device.id))
@@ -67,9 +83,11 @@ async def test_an_unreachable_gateway_is_recorded_with_the_reason(
                 world.tenant, world.device.uid, DeliveryChannel.WHATSAPP, "+4791234567", "admin"
             )
             await session.commit()
-    assert sent.delivery.status is DeliveryStatus.FAILED
-    assert sent.delivery.error.startswith("gateway unreachable: ConnectError")
-    assert sent.delivery.destination_masked == "+47*****567"
+        await OutboxWorker(rt).run_once()
+        failed = await delivery_of(rt, sent.delivery.uid)
+    assert failed.status is DeliveryStatus.FAILED
+    assert failed.error.startswith("gateway unreachable: ConnectError")
+    assert failed.destination_masked == "+47*****567"
 
 
 async def test_a_sent_delivery_cannot_be_retried(
@@ -81,6 +99,8 @@ async def test_a_sent_delivery_cannot_be_retried(
             world.tenant, world.device.uid, DeliveryChannel.SMS, number, "admin"
         )
         await session.commit()
+    await OutboxWorker(runtime).run_once()
+    assert (await delivery_of(runtime, sent.delivery.uid)).status is DeliveryStatus.SENT
     async with runtime.sessionmaker() as session:
         with pytest.raises(BadRequest) as raised:
             await PairingService(session, runtime).retry(sent.delivery.uid, "admin")
@@ -101,6 +121,7 @@ async def test_with_nothing_configured_the_outbox_keeps_the_message(
                 world.tenant, world.device.uid, DeliveryChannel.EMAIL, "dev@example.com", "admin"
             )
             await session.commit()
+        await OutboxWorker(rt).run_once()
         async with rt.sessionmaker() as session:
             kept = (
                 await session.scalars(
@@ -127,3 +148,10 @@ def test_destinations_are_validated_per_channel() -> None:
         normalize_destination(DeliveryChannel.EMAIL, "not-an-address")
     with pytest.raises(ValidationFailed):
         normalize_destination(DeliveryChannel.WHATSAPP, "91234567")
+
+
+async def delivery_of(runtime: Runtime, uid: str) -> Delivery:
+    async with runtime.sessionmaker() as session:
+        found = await session.scalar(select(Delivery).where(Delivery.uid == uid))
+    assert found is not None
+    return found

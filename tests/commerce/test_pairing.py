@@ -16,7 +16,7 @@ from posfleet.models import Delivery, Device, PairingCode
 from posfleet.models.enums import CodeState, DeliveryChannel, DeliveryStatus, DeviceStatus
 from posfleet.pairing.service import PairingService
 from posfleet.runtime import Runtime
-from tests.commerce.conftest import World, pair, phone_number, send_pairing_code
+from tests.commerce.conftest import World, pair, phone_number, send_pairing_code, settled
 from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
 
 
@@ -24,7 +24,7 @@ async def test_a_code_delivered_by_email_pairs_the_device_and_activates_it(
     client: httpx.AsyncClient, world: World, smtp: SmtpReceiver, runtime: Runtime
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("pos.owner"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(world.mail("pos.owner"))
+    code = await smtp.pairing_code(world.mail("pos.owner"))
 
     response = await pair(client, world, code)
 
@@ -63,10 +63,11 @@ async def test_a_code_delivered_through_the_gateway_pairs_the_device(
 ) -> None:
     _, number = phone_number()
     await send_pairing_code(runtime, world, number, channel)
+    code = await gateway.pairing_code(number)
     sent = gateway.to(number)[-1]
     assert sent["body"]["channel"] == channel.value.lower()
 
-    response = await pair(client, world, gateway.pairing_code(number))
+    response = await pair(client, world, code)
 
     assert response.status_code == 200, response.text
     assert response.json()["content"]["device"]["id"] == world.device.uid
@@ -76,7 +77,7 @@ async def test_a_code_is_accepted_in_lower_case_and_without_its_dash(
     client: httpx.AsyncClient, world: World, smtp: SmtpReceiver, runtime: Runtime
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("casual"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(world.mail("casual")).replace("-", "").lower()
+    code = (await smtp.pairing_code(world.mail("casual"))).replace("-", "").lower()
     assert (await pair(client, world, code)).status_code == 200
 
 
@@ -84,7 +85,7 @@ async def test_a_spent_code_is_refused_as_used(
     client: httpx.AsyncClient, world: World, smtp: SmtpReceiver, runtime: Runtime
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("once"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(world.mail("once"))
+    code = await smtp.pairing_code(world.mail("once"))
     assert (await pair(client, world, code)).status_code == 200
 
     again = await pair(client, world, code)
@@ -101,7 +102,7 @@ async def test_an_expired_code_is_refused_as_expired(
     client: httpx.AsyncClient, world: World, smtp: SmtpReceiver, runtime: Runtime
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("late"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(world.mail("late"))
+    code = await smtp.pairing_code(world.mail("late"))
     async with runtime.sessionmaker() as session:
         await session.execute(
             update(PairingCode)
@@ -138,7 +139,7 @@ async def test_wrong_codes_slow_the_tenant_down_but_lock_no_live_code(
     """Past pairing_guesses_per_tenant wrong codes every pairing attempt of the tenant is 429,
     the right code included; once the window has moved on the right code pairs."""
     await send_pairing_code(runtime, world, world.mail("target"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(world.mail("target"))
+    code = await smtp.pairing_code(world.mail("target"))
     # All guesses in one instant early in a window: the sliding estimate is then exactly their
     # count, whenever the test runs.
     window = runtime.settings.rate_limit_window_seconds
@@ -170,7 +171,7 @@ async def test_a_code_replaced_by_a_newer_one_no_longer_works(
     make_settings: Callable[..., object],
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("first"), DeliveryChannel.EMAIL)
-    old = smtp.pairing_code(world.mail("first"))
+    old = await smtp.pairing_code(world.mail("first"))
     async with runtime.sessionmaker() as session:
         await session.execute(
             update(PairingCode)
@@ -181,7 +182,7 @@ async def test_a_code_replaced_by_a_newer_one_no_longer_works(
     await send_pairing_code(runtime, world, world.mail("second"), DeliveryChannel.EMAIL)
 
     assert (await pair(client, world, old)).json()["code"] == "pairing_code_revoked"
-    fresh = smtp.pairing_code(world.mail("second"))
+    fresh = await smtp.pairing_code(world.mail("second"))
     assert (await pair(client, world, fresh)).status_code == 200
 
 
@@ -193,7 +194,7 @@ async def test_a_code_of_another_tenant_is_unknown_here(
     async with runtime.sessionmaker() as session:
         other = await make_world(session, runtime)
     await send_pairing_code(runtime, other, other.mail("foreign"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(other.mail("foreign"))
+    code = await smtp.pairing_code(other.mail("foreign"))
 
     response = await pair(client, world, code)
 
@@ -207,6 +208,7 @@ async def test_resending_within_the_interval_is_throttled(
     with pytest.raises(TooManyRequests) as raised:
         await send_pairing_code(runtime, world, world.mail("quick"), DeliveryChannel.EMAIL)
     assert raised.value.code == "resend_throttled"
+    assert await smtp.pairing_code(world.mail("quick"))
     assert len(smtp.to(world.mail("quick"))) == 1
 
 
@@ -214,16 +216,18 @@ async def test_the_stored_code_is_a_hash_and_the_destination_is_masked(
     world: World, runtime: Runtime, smtp: SmtpReceiver, session: AsyncSession
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("kari.nordmann"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(world.mail("kari.nordmann")).replace("-", "")
+    code = (await smtp.pairing_code(world.mail("kari.nordmann"))).replace("-", "")
     row = (
         await session.scalars(select(PairingCode).where(PairingCode.device_id == world.device.id))
     ).one()
     assert row.code_hash == runtime.hasher.hash(code)
     assert code not in row.code_hash
     assert row.state is CodeState.LIVE
-    delivery = (
+    queued = (
         await session.scalars(select(Delivery).where(Delivery.device_id == world.device.id))
     ).one()
+    await session.commit()  # SQLite: let the worker write
+    delivery = await settled(runtime, queued.uid)
     assert delivery.status is DeliveryStatus.SENT
     assert delivery.destination_masked == "k***@example.com"
 

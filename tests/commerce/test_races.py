@@ -25,7 +25,7 @@ async def test_fifty_concurrent_redemptions_of_one_pairing_code_pair_once(
     client: httpx.AsyncClient, world: World, smtp: SmtpReceiver, runtime: Runtime
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("race"), DeliveryChannel.EMAIL)
-    code = smtp.pairing_code(world.mail("race"))
+    code = await smtp.pairing_code(world.mail("race"))
 
     responses = await asyncio.gather(*(pair(client, world, code) for _ in range(CLIENTS)))
 
@@ -42,7 +42,7 @@ async def test_fifty_concurrent_verifications_of_one_otp_sign_in_once(
         headers=world.key_headers,
     )
     body = {
-        "otp": smtp.otp(world.cashier.email),
+        "otp": await smtp.otp(world.cashier.email),
         "otp_token": started.json()["content"]["otp_token"],
         "otp_action": "login",
     }

@@ -70,7 +70,7 @@ async def test_the_published_sdk_pairs_signs_in_claims_refreshes_and_logs_out(
             "POSFLEET_BASE_URL": f"{server}{world.base}",
             "STORE_ID": world.tenant.uid,
             "API_KEY": world.api_key,
-            "PAIRING_CODE": smtp.pairing_code(world.mail("sdk")),
+            "PAIRING_CODE": await smtp.pairing_code(world.mail("sdk")),
             "LOCATION_ID": world.store.uid,
             "EMAIL": world.cashier.email,
         }

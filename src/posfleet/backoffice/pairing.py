@@ -35,7 +35,12 @@ def _outcome(delivery: Delivery) -> str:
             f"A pairing code was made but could not be delivered {how} to "
             f"{delivery.destination_masked}: {delivery.error}. Retry it below."
         )
-    return f"A pairing code was sent {how} to {delivery.destination_masked}."
+    if delivery.status is DeliveryStatus.SENT:
+        return f"A pairing code was sent {how} to {delivery.destination_masked}."
+    return (
+        f"A pairing code is on its way {how} to {delivery.destination_masked}; "
+        "reload this page to see whether it arrived."
+    )
 
 
 @router.post("/devices/{device_uid}/pairing-codes")

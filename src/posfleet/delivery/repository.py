@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.models import Delivery, OutboxMessage
+from posfleet.models import Delivery, Device, OutboxMessage
 
 
 class DeliveryRepository:
@@ -21,6 +21,12 @@ class DeliveryRepository:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+    async def get_by_id(self, delivery_id: int) -> Delivery | None:
+        return await self.session.get(Delivery, delivery_id)
+
+    async def device_uid(self, device_id: int) -> str:
+        return await self.session.scalar(select(Device.uid).where(Device.id == device_id)) or ""
 
     async def get_by_uid(self, uid: str, tenant_id: int | None = None) -> Delivery | None:
         query = select(Delivery).where(Delivery.uid == uid)

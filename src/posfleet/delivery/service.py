@@ -1,16 +1,20 @@
 """Delivering codes to people, and keeping a record of every attempt.
 
 Email goes over SMTP when ``smtp_host`` is set, SMS and WhatsApp through the HTTP gateway when
-``sms_gateway_url`` is set.  Without a configured transport a message lands in the development
+``sms_gateway_url`` is set.  Without a configured transport a message goes to the development
 outbox (clear text) in development and test, and is refused (400 ``channel_not_configured``,
-nothing stored) in production.  A delivery is recorded as QUEUED, then SENT or FAILED with the
-transport's reason.
+nothing stored) in production.  A request only records the delivery (QUEUED) and commits its
+message to the outbox with it, the code sealed; the outbox worker sends it after commit, so a
+slow mail server never holds a request or its transaction.  The delivery becomes SENT, or FAILED
+once the outbox gives up on it (``delivery_max_attempts``); ``error`` keeps the last attempt's
+reason.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 import structlog
 from email_validator import EmailNotValidError, validate_email
@@ -23,10 +27,11 @@ from posfleet.delivery.repository import DeliveryRepository
 from posfleet.delivery.smtp import SmtpTransport
 from posfleet.delivery.transport import DeliveryFailed, OutgoingMessage, Transport
 from posfleet.errors import BadRequest, NotFound, ValidationFailed
-from posfleet.kit.clock import utcnow
 from posfleet.models import Delivery
 from posfleet.models.enums import DeliveryChannel, DeliveryPurpose, DeliveryStatus
+from posfleet.outbox.service import OutboxService, SealedMessage
 from posfleet.runtime import Runtime
+from posfleet.webhooks.service import WebhookService
 
 log = structlog.get_logger("posfleet.delivery")
 _PHONE = re.compile(r"^\+[1-9][0-9]{5,14}$")
@@ -57,13 +62,15 @@ def normalize_destination(channel: DeliveryChannel, destination: str) -> str:
 class DeliveryService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.repository = DeliveryRepository(session)
+        self.outbox = OutboxService(session, runtime)
+        self.webhooks = WebhookService(session, runtime)
         self.settings = runtime.settings
 
-    def _transport(self, channel: DeliveryChannel) -> Transport:
+    def _transport_name(self, channel: DeliveryChannel) -> str:
         if channel is DeliveryChannel.EMAIL and self.settings.smtp_host:
-            return SmtpTransport(self.settings)
+            return SmtpTransport.name
         if channel is not DeliveryChannel.EMAIL and self.settings.sms_gateway_url:
-            return GatewayTransport(self.settings)
+            return GatewayTransport.name
         if not self.settings.is_development:
             # The development outbox keeps messages, codes included, in clear text.
             raise BadRequest(
@@ -71,7 +78,17 @@ class DeliveryService:
                 "(POSFLEET_SMTP_HOST or POSFLEET_SMS_GATEWAY_URL); ask its operator",
                 code="channel_not_configured",
             )
-        return OutboxTransport(self.repository, log_body=self.settings.is_development)
+        return OutboxTransport.name
+
+    def transport_named(self, name: str) -> Transport:
+        """The transport a delivery was queued for; one that is no longer configured fails."""
+        if name == SmtpTransport.name and self.settings.smtp_host:
+            return SmtpTransport(self.settings)
+        if name == GatewayTransport.name and self.settings.sms_gateway_url:
+            return GatewayTransport(self.settings)
+        if name == OutboxTransport.name and self.settings.is_development:
+            return OutboxTransport(self.repository, log_body=True)
+        return _Unconfigured(name)
 
     async def deliver(
         self,
@@ -85,9 +102,8 @@ class DeliveryService:
         device_id: int | None = None,
         user_id: int | None = None,
     ) -> Delivery:
-        """Record a delivery and attempt it once; a failure is recorded, not raised."""
+        """Record a delivery and queue its message; the outbox worker sends it after commit."""
         destination = normalize_destination(channel, destination)
-        transport = self._transport(channel)
         delivery = await self.repository.add(
             Delivery(
                 tenant_id=tenant_id,
@@ -95,54 +111,62 @@ class DeliveryService:
                 user_id=user_id,
                 purpose=purpose,
                 channel=channel,
-                transport=transport.name,
+                transport=self._transport_name(channel),
                 destination=destination,
                 destination_masked=mask(destination),
                 status=DeliveryStatus.QUEUED,
                 attempts=0,
             )
         )
-        await self._attempt(delivery, transport, subject, body)
+        self.outbox.enqueue_delivery(tenant_id, delivery.id, SealedMessage(subject, body))
+        await self.repository.flush()
         return delivery
 
     async def redeliver(self, delivery: Delivery, *, subject: str, body: str) -> Delivery:
-        """Try a failed delivery again (with a fresh message: codes are never kept in clear)."""
+        """Queue a failed delivery again (with a fresh message: codes are never kept in clear
+        once their message is sent or dead)."""
         if delivery.status is not DeliveryStatus.FAILED:
             raise BadRequest("Only a failed delivery can be retried", code="delivery_not_failed")
-        transport = self._transport(delivery.channel)
-        delivery.transport = transport.name
-        await self._attempt(delivery, transport, subject, body)
+        delivery.transport = self._transport_name(delivery.channel)
+        delivery.status = DeliveryStatus.QUEUED
+        self.outbox.enqueue_delivery(delivery.tenant_id, delivery.id, SealedMessage(subject, body))
+        await self.repository.flush()
         return delivery
 
-    async def _attempt(
-        self, delivery: Delivery, transport: Transport, subject: str, body: str
-    ) -> None:
+    async def record_attempt(
+        self, delivery_id: int, *, ok: bool, error: str, dead: bool, at: datetime
+    ) -> Delivery | None:
+        """What the outbox worker saw on one attempt."""
+        delivery = await self.repository.get_by_id(delivery_id)
+        if delivery is None:
+            return None
         delivery.attempts += 1
-        message = OutgoingMessage(
-            delivery_id=delivery.id,
-            reference=delivery.uid,
-            channel=delivery.channel,
-            recipient=delivery.destination,
-            subject=subject,
-            body=body,
-        )
-        try:
-            await transport.send(message)
-        except DeliveryFailed as exc:
+        delivery.error = error
+        if ok:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = at
+            if delivery.purpose is DeliveryPurpose.PAIRING_CODE and delivery.device_id:
+                await self.webhooks.publish(
+                    delivery.tenant_id,
+                    "pairing_code.sent",
+                    {
+                        "deliveryUid": delivery.uid,
+                        "deviceUid": await self.repository.device_uid(delivery.device_id),
+                        "channel": delivery.channel.value,
+                        "destination": delivery.destination_masked,
+                    },
+                )
+        elif dead:
             delivery.status = DeliveryStatus.FAILED
-            delivery.error = exc.reason
             log.warning(
                 "delivery failed",
                 delivery=delivery.uid,
-                transport=transport.name,
+                transport=delivery.transport,
                 to=delivery.destination_masked,
-                reason=exc.reason,
+                reason=error,
             )
-        else:
-            delivery.status = DeliveryStatus.SENT
-            delivery.error = ""
-            delivery.sent_at = utcnow()
         await self.repository.flush()
+        return delivery
 
     async def of_device(self, tenant_id: int, device_id: int) -> Sequence[Delivery]:
         """The device's most recent deliveries, newest first."""
@@ -153,3 +177,13 @@ class DeliveryService:
         if delivery is None:
             raise NotFound("No such delivery")
         return delivery
+
+
+class _Unconfigured:
+    """A delivery queued for a transport this process has no settings for."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def send(self, message: OutgoingMessage) -> None:
+        raise DeliveryFailed(f"the {self.name} transport is not configured on this server")

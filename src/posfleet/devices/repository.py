@@ -9,7 +9,6 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
-from posfleet.kit.origin import client_address
 from posfleet.kit.single_use import SingleUse
 from posfleet.models import (
     AuditEvent,
@@ -132,9 +131,6 @@ class DeviceRepository:
     def audit(
         self, tenant_id: int, device_uid: str, actor: str, action: str, **detail: object
     ) -> None:
-        address = client_address(self.session)
-        if address is not None:
-            detail["address"] = address
         self.session.add(
             AuditEvent(
                 tenant_id=tenant_id,

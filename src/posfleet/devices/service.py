@@ -30,6 +30,8 @@ from posfleet.models.base import UID_PATTERN, new_uid
 from posfleet.models.enums import AppCode, DeviceStatus
 from posfleet.runtime import Runtime
 from posfleet.tenants.stores import StoreService
+from posfleet.webhooks.events import DEVICE_ACTIONS, device_data
+from posfleet.webhooks.service import WebhookService
 
 _UID = re.compile(UID_PATTERN)
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
@@ -46,6 +48,17 @@ class DeviceChanges:
     status: DeviceStatus | None = None
     settings: Sequence[tuple[str, str]] | None = None
     printer_uids: Sequence[str] | None = None
+
+    def described(self) -> dict[str, object]:
+        """What this update asked to change, for the audit trail (``settings`` by key)."""
+        changed: dict[str, object] = {}
+        for name in ("name", "app_code", "store_uid", "till_uid", "status", "printer_uids"):
+            value = getattr(self, name)
+            if value is not None:
+                changed[name] = value if isinstance(value, str) else list(value)
+        if self.settings is not None:
+            changed["settings"] = sorted(key for key, _ in self.settings)
+        return {"changed": changed} if changed else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +88,7 @@ class DeviceService:
         self.runtime = runtime
         self.repo = DeviceRepository(session)
         self.stores = StoreService(session)
+        self.webhooks = WebhookService(session, runtime)
 
     # Reading
 
@@ -168,7 +182,7 @@ class DeviceService:
         await self.repo.set_printers(device.id, printers)
         await self.repo.set_setting_values(device.id, values)
         code = await self._issue_link_code(device)
-        self.repo.audit(tenant_id, device.uid, actor, "created", name=name)
+        await self._record(device, actor, "created", name=name)
         return device, code
 
     async def update(
@@ -205,7 +219,7 @@ class DeviceService:
             raise BadRequest(
                 "The till is already bound to another device", code="till_taken"
             ) from exc
-        self.repo.audit(tenant_id, device.uid, actor, "updated")
+        await self._record(device, actor, "updated", **changes.described())
         return device, code
 
     # Lifecycle
@@ -252,7 +266,7 @@ class DeviceService:
             raise BadRequest("Only an active device can be blocked", code="invalid_transition")
         device.status = DeviceStatus.BLOCKED
         self._touch(device, actor)
-        self.repo.audit(device.tenant_id, device.uid, actor, "blocked")
+        await self._record(device, actor, "blocked")
 
     async def unblock(self, device: Device, actor: str) -> None:
         """BLOCKED → ACTIVE: the device's existing link works again."""
@@ -265,7 +279,7 @@ class DeviceService:
             )
         device.status = DeviceStatus.ACTIVE
         self._touch(device, actor)
-        self.repo.audit(device.tenant_id, device.uid, actor, "unblocked")
+        await self._record(device, actor, "unblocked")
 
     async def reset_link(self, device: Device, actor: str) -> str:
         """Any state → READY_TO_LINK with a new link code and identifier; every credential dies."""
@@ -277,7 +291,7 @@ class DeviceService:
         self._touch(device, actor)
         await self.session.flush()
         code = await self._issue_link_code(device)
-        self.repo.audit(device.tenant_id, device.uid, actor, "reset")
+        await self._record(device, actor, "reset")
         return code
 
     async def activate(
@@ -305,13 +319,22 @@ class DeviceService:
             device.system_information = system_information
         device.last_activity_at = utcnow()
         self._touch(device, actor)
-        self.repo.audit(device.tenant_id, device.uid, actor, f"activated by {how}")
+        await self._record(device, actor, f"activated by {how}")
 
     async def delete(self, device: Device, actor: str) -> None:
         """Gone from any state; its credentials go with it (foreign keys cascade)."""
         await self.revoke_credentials(device)
-        self.repo.audit(device.tenant_id, device.uid, actor, "deleted", name=device.name)
+        await self._record(device, actor, "deleted", name=device.name)
         await self.repo.delete(device)
+
+    async def _record(self, device: Device, actor: str, action: str, **detail: object) -> None:
+        """The audit entry of an action, and its webhook event, in the action's unit of work."""
+        self.repo.audit(device.tenant_id, device.uid, actor, action, **detail)
+        event_type = DEVICE_ACTIONS.get(action)
+        if event_type is not None:
+            await self.webhooks.publish(
+                device.tenant_id, event_type, device_data(device, actor) | detail
+            )
 
     async def revoke_credentials(self, device: Device) -> None:
         """A new credential epoch: tokens of the old one fail on their next request."""

@@ -1,9 +1,10 @@
 """Admin operations for Commerce Engine pairing codes, beside the Flow admin device paths.
 
 ``POST /v2/tenants/{tenantUid}/devices/{deviceUid}/pairing-codes`` issues a code for a device
-waiting to link and delivers it by email, SMS or WhatsApp; the answer says how the delivery
-went, with the destination masked.  A failed delivery is listed under the device's
-``deliveries`` and can be retried.  Same authentication as the other admin operations.
+waiting to link and queues its delivery by email, SMS or WhatsApp: the answer comes at once
+(QUEUED, destination masked) and the outbox worker sends the message after commit, retrying
+with backoff.  A delivery that still fails is FAILED under the device's ``deliveries`` and can
+be retried with a fresh code.  Same authentication as the other admin operations.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class DeliveryInfo(BaseModel):
     destination: str = Field(description="Masked")
     transport: str = Field(description="smtp, gateway or outbox")
     status: Literal["QUEUED", "SENT", "FAILED"]
-    error: str = Field(description="Why the last attempt failed; empty unless FAILED")
+    error: str = Field(description="Why the last attempt failed; empty once SENT")
     attempts: int
     createdAt: datetime
     sentAt: datetime | None
@@ -97,8 +98,8 @@ async def send_pairing_code(
     session: DbSession,
     runtime: RuntimeDep,
 ) -> DeliveryInfo:
-    """201 also when the delivery failed: the code exists, the answer says why it did not
-    arrive, and ``…/deliveries/{deliveryUid}/retry`` sends it again."""
+    """201 with the delivery QUEUED: it is sent after commit; ``…/deliveries`` shows how it
+    went, and ``…/deliveries/{deliveryUid}/retry`` sends a FAILED one again."""
     sent = await PairingService(session, runtime).send(
         principal.tenant,
         device_uid,

@@ -82,6 +82,12 @@ def hashing_busy() -> bool:
     return _hash_limiter().statistics().tasks_waiting >= MAX_WAITING_HASHES
 
 
+def password_check_load() -> tuple[int, int]:
+    """Password checks running and waiting in this process (for ``/metrics``)."""
+    statistics = _hash_limiter().statistics()
+    return int(statistics.borrowed_tokens), statistics.tasks_waiting
+
+
 def refuse_when_busy() -> None:
     """429 ``server_busy`` now when a password check would be refused: callers that will check
     a password call it before their other work, so that a shed request costs next to nothing."""

@@ -32,6 +32,7 @@ from posfleet.config import Settings
 from posfleet.db import AfterRollback, affected_rows, on_rollback
 from posfleet.errors import TooManyRequests
 from posfleet.kit.clock import utcnow
+from posfleet.kit.meters import count_refusal
 from posfleet.models.rate_limit_bucket import RateLimitBucket
 from posfleet.models.sign_in_attempts import SignInAttempts
 
@@ -186,6 +187,7 @@ class RateLimiter:
                 estimate, reset_in, _ = await self._count(own, key, window, charge=True)
                 await own.commit()
         if estimate > policy.limit(settings):
+            count_refusal(policy.name)
             raise TooManyRequests(policy.message, retry_after=reset_in)
 
     async def check(
@@ -195,6 +197,7 @@ class RateLimiter:
         key, window = policy.key_for(parts), policy.window(settings)
         estimate, reset_in, _ = await self._count(session, key, window, charge=False)
         if estimate >= policy.limit(settings):
+            count_refusal(policy.name)
             raise TooManyRequests(policy.message, retry_after=reset_in)
 
     async def charge(
@@ -307,6 +310,7 @@ class AccountBudget:
                 seen = attempts if now - last <= memory else 0
                 wait = self.delay(seen) - (now - last).total_seconds()
                 if wait > 0:
+                    count_refusal(ACCOUNT.name)
                     raise TooManyRequests(
                         ACCOUNT.message, retry_after=math.ceil(wait), code="sign_in_delayed"
                     )
@@ -322,6 +326,7 @@ class AccountBudget:
             if affected_rows(result) == 1:
                 on_rollback(session, _recharge(key))
                 return
+        count_refusal(ACCOUNT.name)
         raise TooManyRequests(
             ACCOUNT.message, retry_after=math.ceil(self.delay(0) or 1), code="sign_in_delayed"
         )

@@ -17,6 +17,8 @@ from posfleet.models.idempotency_record import IdempotencyRecord
 from posfleet.models.integration_token import IntegrationToken
 from posfleet.models.link_code import LinkCode
 from posfleet.models.otp_challenge import OtpChallenge
+from posfleet.models.outbox_attempt import OutboxAttempt
+from posfleet.models.outbox_entry import OutboxEntry
 from posfleet.models.outbox_message import OutboxMessage
 from posfleet.models.pairing_code import PairingCode
 from posfleet.models.pos_refresh_token import PosRefreshToken
@@ -33,6 +35,7 @@ from posfleet.models.tenant import Tenant
 from posfleet.models.tenant_user import TenantUser
 from posfleet.models.till import Till
 from posfleet.models.user_store_access import UserStoreAccess
+from posfleet.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -52,6 +55,8 @@ __all__ = [
     "IntegrationToken",
     "LinkCode",
     "OtpChallenge",
+    "OutboxAttempt",
+    "OutboxEntry",
     "OutboxMessage",
     "PairingCode",
     "PosRefreshToken",
@@ -68,4 +73,5 @@ __all__ = [
     "TenantUser",
     "Till",
     "UserStoreAccess",
+    "WebhookEndpoint",
 ]

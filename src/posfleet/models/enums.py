@@ -127,3 +127,14 @@ class DeliveryStatus(StrEnum):
 class DeliveryPurpose(StrEnum):
     PAIRING_CODE = "PAIRING_CODE"
     OTP = "OTP"
+
+
+class OutboxKind(StrEnum):
+    DELIVERY = "DELIVERY"
+    WEBHOOK = "WEBHOOK"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DEAD = "DEAD"

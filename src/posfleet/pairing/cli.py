@@ -1,32 +1,53 @@
-"""``posfleet pairing``: send a device's pairing code by email, SMS or WhatsApp; retry a failure."""
+"""``posfleet pairing``: send a device's pairing code by email, SMS or WhatsApp; retry a failure.
+
+The command queues the message like the API does, then sends it itself and reports the first
+attempt; a message that failed but has retries left stays QUEUED for the outbox worker.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from posfleet.db import session_scope
+from posfleet.delivery.service import DeliveryService
 from posfleet.models import Delivery
 from posfleet.models.enums import DeliveryChannel
+from posfleet.outbox.worker import OutboxWorker
 from posfleet.pairing.service import PairingSent, PairingService
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
-
-T = TypeVar("T")
 
 pairing_app = typer.Typer(
     help="Pairing codes for Commerce Engine POS devices.", no_args_is_help=True
 )
 
 
-def _run(work: Callable[[PairingService, TenantService], Awaitable[T]]) -> T:
+def _send(work: Callable[[PairingService, TenantService], Awaitable[PairingSent]]) -> PairingSent:
+    """Queue the code (committed), then send it from this process and report the first
+    attempt, so that the operator sees how it went without a server running."""
     from posfleet.cli_support import run_async
 
-    async def run(runtime: Runtime) -> T:
+    async def run(runtime: Runtime) -> PairingSent:
         async with session_scope(runtime.sessionmaker) as session:
-            return await work(PairingService(session, runtime), TenantService(session))
+            sent = await work(PairingService(session, runtime), TenantService(session))
+        worker = OutboxWorker(runtime)
+        deadline = time.monotonic() + runtime.settings.outbox_lease_seconds
+        try:
+            while True:
+                await worker.run_once()
+                async with runtime.read_sessionmaker() as session:
+                    delivery = await DeliveryService(session, runtime).get(sent.delivery.uid)
+                # A server's worker may have taken the message first; wait for its attempt.
+                if delivery.attempts > 0 or time.monotonic() > deadline:
+                    return PairingSent(sent.code, delivery, sent.device)
+                await asyncio.sleep(0.1)
+        finally:
+            await worker.close()
 
     return run_async(run)
 
@@ -42,6 +63,8 @@ def describe(delivery: Delivery) -> str:
 def _report(sent: PairingSent) -> None:
     typer.echo(describe(sent.delivery))
     typer.echo(f"code expires at {sent.code.expires_at.isoformat(timespec='seconds')}")
+    if sent.delivery.status.value == "QUEUED":
+        typer.echo("the outbox worker retries it with backoff")
     if sent.delivery.status.value == "FAILED":
         raise typer.Exit(code=1)
 
@@ -67,7 +90,7 @@ def pairing_send(
         owner = await tenants.get_tenant(tenant)
         return await service.send(owner, device, channel, destination, "cli")
 
-    _report(_run(work))
+    _report(_send(work))
 
 
 @pairing_app.command("retry")
@@ -81,4 +104,4 @@ def pairing_retry(
     async def work(service: PairingService, _tenants: TenantService) -> PairingSent:
         return await service.retry(delivery, "cli")
 
-    _report(_run(work))
+    _report(_send(work))

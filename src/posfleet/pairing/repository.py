@@ -51,12 +51,6 @@ class PairingRepository:
     async def spend(self, code_id: int, now: datetime) -> bool:
         return await PAIRING_CODES.spend(self.session, code_id, now)
 
-    async def charge_tenant(self, tenant_id: int, max_failures: int, now: datetime) -> None:
-        """A wrong code names no code, so it is charged to every live code of the tenant."""
-        await PAIRING_CODES.charge(
-            self.session, PairingCode.tenant_id == tenant_id, max_failures, now
-        )
-
     async def device(self, tenant_id: int, device_id: int) -> Device | None:
         return await self.session.scalar(
             select(Device).where(Device.tenant_id == tenant_id, Device.id == device_id)

@@ -29,6 +29,7 @@ from posfleet.pairing.repository import PairingRepository
 from posfleet.runtime import Runtime
 from posfleet.tenants.service import TenantService
 from posfleet.tenants.stores import StoreService
+from posfleet.webhooks.service import WebhookService
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class PairingService:
         self.deliveries = DeliveryService(session, runtime)
         self.stores = StoreService(session)
         self.tenants = TenantService(session)
+        self.webhooks = WebhookService(session, runtime)
         self.session = session
         self.limiter = runtime.limiter
         self.hasher = runtime.hasher
@@ -198,4 +200,7 @@ class PairingService:
         if device is None:  # pragma: no cover - codes go with their device (cascade)
             raise BadRequest("The pairing code is not valid", code="pairing_code_invalid")
         await self.devices.activate(device, "pairing code", how="pairing code")
+        await self.webhooks.publish(
+            tenant.id, "pairing_code.used", {"deviceUid": device.uid, "name": device.name}
+        )
         return device

@@ -16,6 +16,8 @@ from posfleet.models.enums import DeviceStatus
 from posfleet.pos.repository import PosRepository
 from posfleet.pos.service import PosPrincipal, PosService, PosUserView
 from posfleet.runtime import Runtime
+from posfleet.webhooks.events import device_data
+from posfleet.webhooks.service import WebhookService
 
 
 class ClaimService:
@@ -23,6 +25,7 @@ class ClaimService:
         self.repository = PosRepository(session)
         self.pos = PosService(session, runtime)
         self.devices = DeviceService(session, runtime)
+        self.webhooks = WebhookService(session, runtime)
 
     async def _device(self, principal: PosPrincipal, device_uid: str) -> Device:
         device = await self.repository.device_at(
@@ -40,6 +43,7 @@ class ClaimService:
             )
         if not await self.devices.claim(device, principal.user.id):
             raise BadRequest("The device is claimed by someone else", code="device_claimed")
+        await self._publish("device.claimed", principal, device)
         return await self.pos.user_view(principal.user, principal.store)
 
     async def unclaim(self, principal: PosPrincipal, device_uid: str) -> PosUserView:
@@ -51,4 +55,10 @@ class ClaimService:
             )
         if held_by is not None:
             await self.devices.release(device, principal.user.id)
+            await self._publish("device.released", principal, device)
         return await self.pos.user_view(principal.user, principal.store)
+
+    async def _publish(self, event_type: str, principal: PosPrincipal, device: Device) -> None:
+        data = device_data(device, principal.user.user_code)
+        data["userUid"] = principal.user.uid
+        await self.webhooks.publish(principal.tenant.id, event_type, data)

@@ -25,7 +25,6 @@ from posfleet.models.enums import (
     CodeState,
     DeliveryChannel,
     DeliveryPurpose,
-    DeliveryStatus,
     UserStatus,
 )
 from posfleet.pos.repository import PosRepository
@@ -156,12 +155,6 @@ class OtpService:
             ),
             user_id=user.id,
         )
-        if delivery.status is DeliveryStatus.FAILED:
-            raise BadRequest(
-                "The sign-in code could not be delivered; try again later",
-                code="otp_delivery_failed",
-                keeps_work=True,  # the failed delivery stays on record
-            )
         # debug_otp_reveal is refused at start in production and on a non-loopback host.
         revealed = otp if reveal_otp and self.settings.debug_otp_reveal else None
         return OtpSent(otp_token, revealed, delivery)

@@ -36,9 +36,6 @@ class PosRepository:
             )
         )
 
-    async def revoke_live_challenges(self, user_id: int, now: datetime) -> None:
-        await OTP_CHALLENGES.revoke(self.session, OtpChallenge.user_id == user_id, now)
-
     async def spend_challenge(self, challenge_id: int, now: datetime) -> bool:
         """LIVE → SPENT; False when another request spent (or locked) it first."""
         return await OTP_CHALLENGES.spend(self.session, challenge_id, now)

@@ -29,6 +29,7 @@ from posfleet.pos.service import PosPrincipal, PosService
 from posfleet.runtime import Runtime
 from posfleet.tenants.stores import StoreService
 from posfleet.users.service import UserService
+from posfleet.webhooks.service import WebhookService
 
 CHANNEL = {"id": "pos", "name": "POS", "type": "pos"}
 
@@ -46,6 +47,7 @@ class PosSessionService:
         self.pos = PosService(session, runtime)
         self.stores = StoreService(session)
         self.users = UserService(session)
+        self.webhooks = WebhookService(session, runtime)
         self.runtime = runtime
         self.codec = runtime.codec
         self.settings = runtime.settings
@@ -62,6 +64,11 @@ class PosSessionService:
             tenant_id=tenant.id, user_id=user.id, store_id=store.id, state=SessionState.LIVE
         )
         await self.repository.add(pos_session)
+        await self.webhooks.publish(
+            tenant.id,
+            "pos_session.started",
+            {"sessionUid": pos_session.uid, "userUid": user.uid, "locationUid": store.uid},
+        )
         return await self._issue(tenant, user, store, pos_session)
 
     async def _issue(
@@ -176,4 +183,14 @@ class PosSessionService:
     async def logout(self, principal: PosPrincipal) -> None:
         await self.repository.end_session(
             principal.session, SessionState.LOGGED_OUT, "logout", utcnow()
+        )
+        await self.webhooks.publish(
+            principal.tenant.id,
+            "pos_session.ended",
+            {
+                "sessionUid": principal.session.uid,
+                "userUid": principal.user.uid,
+                "locationUid": principal.store.uid,
+                "reason": "logout",
+            },
         )

@@ -69,6 +69,8 @@ def live_settings(database_url: str, **delivery: Any) -> Settings:
         log_level="warning",
         rate_limit_per_address=100_000,
         login_rate_limit_per_address=100_000,
+        # A failing code delivery is FAILED at its first attempt, not after the outbox's backoff.
+        delivery_max_attempts=1,
         **delivery,
     )
 

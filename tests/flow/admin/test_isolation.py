@@ -222,3 +222,50 @@ async def test_a_foreign_token_on_any_configuration_route_is_refused_and_learns_
         found_nothing = mine.status_code == 200 and mine.json()["items"] == []
         assert mine.status_code in (400, 404) or found_nothing, (own, mine.text)
         assert "Secret" not in mine.text
+
+
+async def test_audit_events_webhooks_and_the_outbox_of_another_tenant_are_refused(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """A foreign token reads no timeline, endpoint or message of another tenant, and a
+    tenant's own paths never show another tenant's rows."""
+    victim = await admin(session, runtime)
+    intruder = await admin(session, runtime)
+    uid = (
+        await client.post(
+            victim.url(), json={"name": "Secret", "appCode": "CLIENT"}, headers=victim.headers
+        )
+    ).json()["deviceUid"]
+    endpoint = await client.post(
+        f"/v2/tenants/{victim.tenant.uid}/webhooks",
+        json={"url": "https://93.184.216.34/hook", "events": ["device.created"]},
+        headers=victim.headers,
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    hook = endpoint.json()["endpointUid"]
+    base = f"/v2/tenants/{victim.tenant.uid}"
+    for method, path in [
+        ("GET", f"{base}/events"),
+        ("GET", f"{base}/devices/{uid}/events"),
+        ("GET", f"{base}/webhooks"),
+        ("GET", f"{base}/webhooks/{hook}"),
+        ("PATCH", f"{base}/webhooks/{hook}"),
+        ("DELETE", f"{base}/webhooks/{hook}"),
+        ("POST", f"{base}/webhooks/{hook}/test"),
+        ("GET", f"{base}/webhooks/{hook}/messages"),
+        ("GET", f"{base}/outbox/dead"),
+    ]:
+        r = await client.request(
+            method, path, json={} if method == "PATCH" else None, headers=intruder.headers
+        )
+        assert r.status_code == 403, (method, path, r.text)
+        assert uid not in r.text
+        assert "93.184.216.34" not in r.text
+
+    own = f"/v2/tenants/{intruder.tenant.uid}"
+    assert (await client.get(f"{own}/events", headers=intruder.headers)).json()["items"] == []
+    assert (await client.get(f"{own}/devices/{uid}/events", headers=intruder.headers)).json()[
+        "items"
+    ] == []
+    assert (await client.get(f"{own}/webhooks", headers=intruder.headers)).json()["items"] == []
+    assert (await client.get(f"{own}/webhooks/{hook}", headers=intruder.headers)).status_code == 404

@@ -1,7 +1,7 @@
 """security: a credential nonce per device row; sign-in attempts per account
 
-Revision ID: 0005
-Revises: 0003_device_info_version
+Revision ID: 0005_security
+Revises: 0004_device_flow
 Create Date: 2026-12-01 21:20:00
 
 Device tokens named (tenant, uid, credential epoch), and the epoch starts again at 1 on a new

@@ -1,0 +1,1 @@
+"""Signed webhooks: tenants' endpoints, the events pushed to them, and how they are sent."""
