@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -33,17 +34,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 log = structlog.get_logger("posfleet.db")
 
 READONLY = "posfleet_readonly"
+PER_STATEMENT = "posfleet_per_statement"
 
 
 def _sqlite_begin(conn: Any) -> None:
     # A deferred SQLite transaction that reads and then writes fails with "database is locked"
     # when another writer committed in between, and busy_timeout cannot help it.  Writing units of
     # work therefore take the write lock up front (BEGIN IMMEDIATE) and queue behind each other;
-    # read-only units stay deferred so that they never wait for a writer (WAL).
-    if conn.get_execution_options().get(READONLY):
+    # read-only units stay deferred so that they never wait for a writer (WAL).  Per-statement
+    # units emit no BEGIN at all (the driver runs in autocommit): each read is its own deferred
+    # snapshot and each write holds the lock for that one statement only.
+    options = conn.get_execution_options()
+    if options.get(PER_STATEMENT):
+        return
+    if options.get(READONLY):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _asyncpg_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # Instead of a ping per checkout (a round trip, and on asyncpg three): a connection whose
+    # server session ended (restart, failover, pg_terminate_backend) has seen its socket close
+    # by the time it is checked out again, which asyncpg records locally.  The pool then opens a
+    # fresh one, so the requests that follow never get the dead one; only a statement that was
+    # in flight when the session ended fails (and that invalidates the rest of the pool).
+    raw = getattr(dbapi_connection, "_connection", None)
+    if raw is not None and raw.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -64,13 +82,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
         event.listen(sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(
+    # A fixed pool: connections beyond it would be opened and closed again under every burst
+    # (a server process each on PostgreSQL); a request beyond it waits for one instead.
+    engine = create_async_engine(
         url,
         echo=settings.database_echo,
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        max_overflow=0,
+        pool_timeout=settings.database_pool_timeout_seconds,
     )
+    event.listen(engine.sync_engine.pool, "checkout", _asyncpg_alive)
+    return engine
 
 
 def create_sessionmaker(
@@ -78,16 +100,19 @@ def create_sessionmaker(
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for units of work; ``readonly`` ones never take SQLite's write lock.
 
-    ``per_statement`` sessions commit every statement on its own (PostgreSQL AUTOCOMMIT): no
-    BEGIN and COMMIT round trips, for requests whose reads need no common snapshot (READ
-    COMMITTED gives each statement its own anyway) and whose every write stands alone.  On
-    SQLite, where a transaction costs no round trip, they are ordinary units of work.
+    ``per_statement`` sessions commit every statement on its own (PostgreSQL AUTOCOMMIT, SQLite
+    without BEGIN): no BEGIN and COMMIT round trips, and on SQLite no write lock held for the
+    whole request, for requests whose reads need no common snapshot (READ COMMITTED gives each
+    statement its own anyway) and whose every write stands alone.
     """
     options: dict[str, Any] = {}
     if readonly:
         options[READONLY] = True
-    if per_statement and engine.dialect.name != "sqlite":
-        options["isolation_level"] = "AUTOCOMMIT"
+    if per_statement:
+        if engine.dialect.name == "sqlite":
+            options[PER_STATEMENT] = True
+        else:
+            options["isolation_level"] = "AUTOCOMMIT"
     bind = engine.execution_options(**options) if options else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 

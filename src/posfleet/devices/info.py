@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.devices.access_repository import DeviceAccessRepository
 from posfleet.devices.service import DeviceService
 from posfleet.devices.settings import SettingView
 from posfleet.errors import Conflict
@@ -62,7 +60,6 @@ class DeviceInfoService:
         self.runtime = runtime
         self.devices = DeviceService(session, runtime)
         self.tenants = TenantService(session)
-        self.access = DeviceAccessRepository(session)
 
     async def info(self, device: Device, tenant: Tenant) -> DeviceInfo:
         """Everything the device needs to run; 409 when its configuration is incomplete."""
@@ -114,18 +111,9 @@ class DeviceInfoService:
         """The device's own account of itself (``uname -a`` and the like)."""
         device.system_information = system_information
 
-    async def record_activity(self, device: Device) -> None:
-        """Note that the device was seen, writing at most once per activity interval.
-
-        The check on the loaded row skips the statement entirely on most requests; the
-        conditional UPDATE keeps concurrent replicas from writing the same interval twice.
-        """
-        now = utcnow()
-        interval = timedelta(seconds=self.runtime.settings.activity_write_interval_seconds)
-        seen = device.last_activity_at
-        if seen is not None and now - seen < interval:
-            return
-        await self.access.touch_activity(device.id, now, now - interval)
+    def record_activity(self, device: Device) -> None:
+        """Note that the device was seen; written off the request path (devices/activity.py)."""
+        self.runtime.activity.note(device.id, device.last_activity_at, utcnow())
 
 
 def _cache_key(device: Device, tenant: Tenant, render: Callable[..., Any]) -> tuple[Any, ...]:

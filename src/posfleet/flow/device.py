@@ -140,7 +140,7 @@ async def get_device_info(
 ) -> Response:
     device = _device(principal)
     service = DeviceInfoService(session, runtime)
-    await service.record_activity(device)
+    service.record_activity(device)
     body, etag = await service.rendered(device, principal.tenant, _render_info)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
@@ -157,7 +157,7 @@ async def put_device(
 ) -> Response:
     service = DeviceInfoService(session, runtime)
     device = _device(principal)
-    await service.record_activity(device)
+    service.record_activity(device)
     service.report_system_information(device, body.systemInformation)
     return Response(status_code=204)
 
