@@ -61,10 +61,11 @@ async def test_requests_after_every_pooled_connection_was_terminated_succeed(
     outsider = create_async_engine(runtime.settings.database_url, poolclass=NullPool)
     async with outsider.connect() as admin:
         await admin.execute(
-            text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:p AS int[])) AS pid"),
+            # Each call waits (up to 10 s) for the server session to end.
+            text("SELECT pg_terminate_backend(pid, 10000) FROM unnest(CAST(:p AS int[])) AS pid"),
             {"p": list(pids)},
         )
-        for _ in range(100):
+        for _ in range(600):
             alive = (
                 await admin.execute(
                     text(

@@ -84,4 +84,3 @@ async def test_a_verified_token_of_the_wrong_type_is_still_refused(runtime: Runt
     await runtime.decode_token(token, TokenType.AUTH)
     with pytest.raises(Unauthorized):
         await runtime.decode_token(token, TokenType.DEVICE)
-

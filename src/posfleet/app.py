@@ -53,15 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.load_signing_keys()
+        await runtime.start()
         housekeeping = asyncio.create_task(_housekeeping(runtime))
-        activity = asyncio.create_task(runtime.write_activity())
         try:
             yield
         finally:
-            for task in (housekeeping, activity):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await runtime.close()
 
     app = FastAPI(

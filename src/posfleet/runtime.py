@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,12 +16,14 @@ from posfleet.config import Settings
 from posfleet.db import create_engine, create_sessionmaker
 from posfleet.devices.activity import ACTIVITY_FLUSH_SECONDS, ActivityLog
 from posfleet.errors import Unauthorized
+from posfleet.kit.changes import Changes, changes_for, watch_local_writes
 from posfleet.kit.clock import unix, utcnow
 from posfleet.kit.hashing import SecretHasher
 from posfleet.kit.jwt import JwtCodec, TokenType
 from posfleet.kit.lru import LruCache
 from posfleet.kit.ratelimit import RateLimiter
 from posfleet.tokens import keys
+from posfleet.tokens.live import LiveDevices
 
 log = structlog.get_logger("posfleet.runtime")
 
@@ -34,6 +37,24 @@ DEVICE_INFO_CACHE_ENTRIES = 8192
 
 # Verified claims by token string (~1 kB each): a signature check per token, not per request.
 CLAIMS_CACHE_ENTRIES = 16384
+# Tenant and device rows of device tokens (tokens/live.py): ~2 kB each.
+LIVE_DEVICE_ENTRIES = 65536
+# Writes to these tables change what a device token or DeviceInfo depends on (the config tables
+# move the tenant's config_version, migration 0003).
+AUTH_TABLES = (
+    "devices",
+    "tenants",
+    "stores",
+    "tills",
+    "store_payment_methods",
+    "reasons",
+    "currency_denominations",
+    "device_setting_definitions",
+    "printers",
+    "device_setting_values",
+    "device_printers",
+)
+
 # The codec's leeway: a token is refused this many seconds after its ``exp``.
 EXPIRY_LEEWAY = 5
 
@@ -59,13 +80,16 @@ class Runtime:
         default_factory=lambda: LruCache(CLAIMS_CACHE_ENTRIES)
     )
     activity: ActivityLog = field(default_factory=lambda: ActivityLog(timedelta(0)))
+    live_devices: LiveDevices = field(default_factory=lambda: LiveDevices(LIVE_DEVICE_ENTRIES))
+    changes: Changes | None = None
+    _activity_writer: asyncio.Task[None] | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
         secret = settings.secret()
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
@@ -77,6 +101,22 @@ class Runtime:
             limiter=RateLimiter(sessionmaker, engine.dialect.name),
             activity=ActivityLog(timedelta(seconds=settings.activity_write_interval_seconds)),
         )
+        runtime.changes = changes_for(
+            engine, url=settings.database_url, dropped=runtime.live_devices.drop
+        )
+        if not settings.is_sqlite:
+            watch_local_writes(engine, AUTH_TABLES, runtime.live_devices.drop)
+        return runtime
+
+    def changes_current(self) -> bool:
+        """Whether rows kept in process are known to be unchanged (kit/changes.py)."""
+        return self.changes is not None and self.changes.current()
+
+    async def start(self) -> None:
+        """Begin the process's background work: listening for changes, writing activity."""
+        if self.changes is not None:
+            await self.changes.start()
+        self._activity_writer = asyncio.create_task(self._write_activity())
 
     @property
     def keep_retired_keys_for(self) -> timedelta:
@@ -133,7 +173,7 @@ class Runtime:
         await self.reload_signing_keys()
         await self.limiter.purge(utcnow() - RATE_LIMIT_MEMORY)
 
-    async def write_activity(self) -> None:
+    async def _write_activity(self) -> None:
         """Flush the devices' activity notes about once a second while the process runs."""
         while True:
             await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
@@ -143,6 +183,12 @@ class Runtime:
                 log.warning("writing device activity failed", exc_info=True)
 
     async def close(self) -> None:
+        if self._activity_writer is not None:
+            self._activity_writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._activity_writer
+        if self.changes is not None:
+            await self.changes.close()
         try:
             await self.activity.flush(self.sessionmaker)
         finally:

@@ -92,9 +92,11 @@ PerStatementSession = Annotated[AsyncSession, Depends(_per_statement_session, sc
 async def device_info_principal(
     credentials: Credentials, session: PerStatementSession, runtime: RuntimeDep
 ) -> Principal:
-    """As :func:`device_or_user_principal`, checked in the request's per-statement session."""
+    """As :func:`device_or_user_principal`, checked in the request's per-statement session
+    against the rows kept in process (GET /v2/device changes neither the tenant nor the
+    device)."""
     return await TokenService(session, runtime).authenticate(
-        _token(credentials), TokenType.DEVICE, TokenType.DEVICE_USER
+        _token(credentials), TokenType.DEVICE, TokenType.DEVICE_USER, kept=True
     )
 
 

@@ -89,16 +89,32 @@ class TokenService:
     async def decode(self, token: str, *types: TokenType) -> dict[str, Any]:
         return await self.runtime.decode_token(token, *types)
 
-    async def authenticate(self, token: str, *types: TokenType) -> Principal:
-        """The live principal behind ``token``, or :class:`Unauthorized`."""
+    async def authenticate(self, token: str, *types: TokenType, kept: bool = False) -> Principal:
+        """The live principal behind ``token``, or :class:`Unauthorized`.
+
+        With ``kept``, a device token's tenant and device may come from the rows kept in process
+        (tokens/live.py) and are shared between requests: only for callers that change neither.
+        """
         claims = await self.decode(token, *types)
         typ = TokenType(claims["typ"])
         tenant_uid = str(claims.get("ten", ""))
         if typ in (TokenType.DEVICE, TokenType.DEVICE_USER):
             device_uid = claims["sub"] if typ is TokenType.DEVICE else claims.get("dev", "")
+            live = self.runtime.live_devices
+            key = (tenant_uid, str(device_uid))
+            use_kept = kept and typ is TokenType.DEVICE and self.runtime.changes_current()
+            hit = live.get(key) if use_kept else None
+            if hit is not None:
+                return Principal(typ, hit[0], device=self._live_device(hit[1], claims))
+            generation = live.generation
             tenant, found = await self.repo.tenant_and_device(tenant_uid, str(device_uid))
             if tenant is None:
                 raise Unauthorized("The token's tenant no longer exists")
+            if use_kept and found is not None:
+                # Out of this session, so that its rollback or commit never expires them.
+                self.session.expunge(tenant)
+                self.session.expunge(found)
+                live.put(key, tenant, found, generation)
             device = self._live_device(found, claims)
             user = None
             if typ is TokenType.DEVICE_USER:
