@@ -34,23 +34,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 log = structlog.get_logger("posfleet.db")
 
 READONLY = "posfleet_readonly"
-PER_STATEMENT = "posfleet_per_statement"
 
 
 def _sqlite_begin(conn: Any) -> None:
     # A deferred SQLite transaction that reads and then writes fails with "database is locked"
-    # when another writer committed in between, and busy_timeout cannot help it.  Writing units of
-    # work therefore take the write lock up front (BEGIN IMMEDIATE) and queue behind each other;
-    # read-only units stay deferred so that they never wait for a writer (WAL).  Per-statement
-    # units emit no BEGIN at all (the driver runs in autocommit): each read is its own deferred
-    # snapshot and each write holds the lock for that one statement only.
-    options = conn.get_execution_options()
-    if options.get(PER_STATEMENT):
-        return
-    if options.get(READONLY):
+    # when another writer committed in between, and busy_timeout cannot help it.  Read-only
+    # units are deferred transactions, so they never wait for a writer (WAL).  Writing units
+    # take the write lock (BEGIN IMMEDIATE) only at their first write: their reads before it run
+    # each on its own snapshot, as every statement does under PostgreSQL's READ COMMITTED, so
+    # that a unit of work does not hold the one write lock through its reads and password
+    # checks.  Spends stay exact: they are conditional UPDATEs checked by row count.
+    if conn.get_execution_options().get(READONLY):
+        conn.info.pop(_BEGIN_AT_FIRST_WRITE, None)
         conn.exec_driver_sql("BEGIN")
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info[_BEGIN_AT_FIRST_WRITE] = True
+
+
+_BEGIN_AT_FIRST_WRITE = "posfleet.begin_at_first_write"
+_READS = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
+
+
+def _sqlite_before_execute(
+    conn: Any, cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
+) -> None:
+    if conn.info.get(_BEGIN_AT_FIRST_WRITE) and not statement.lstrip()[:7].upper().startswith(
+        _READS
+    ):
+        del conn.info[_BEGIN_AT_FIRST_WRITE]
+        cursor.execute("BEGIN IMMEDIATE")
+
+
+def _sqlite_end(conn: Any) -> None:
+    conn.info.pop(_BEGIN_AT_FIRST_WRITE, None)
 
 
 def _asyncpg_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -81,6 +97,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
             dbapi_connection.isolation_level = None
 
         event.listen(sync_engine, "begin", _sqlite_begin)
+        event.listen(sync_engine, "before_cursor_execute", _sqlite_before_execute)
+        event.listen(sync_engine, "commit", _sqlite_end)
+        event.listen(sync_engine, "rollback", _sqlite_end)
         return engine
     # A fixed pool: connections beyond it would be opened and closed again under every burst
     # (a server process each on PostgreSQL); a request beyond it waits for one instead.
@@ -100,19 +119,17 @@ def create_sessionmaker(
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for units of work; ``readonly`` ones never take SQLite's write lock.
 
-    ``per_statement`` sessions commit every statement on its own (PostgreSQL AUTOCOMMIT, SQLite
-    without BEGIN): no BEGIN and COMMIT round trips, and on SQLite no write lock held for the
-    whole request, for requests whose reads need no common snapshot (READ COMMITTED gives each
-    statement its own anyway) and whose every write stands alone.
+    ``per_statement`` sessions commit every statement on its own (PostgreSQL AUTOCOMMIT): no
+    BEGIN and COMMIT round trips, for requests whose reads need no common snapshot (READ
+    COMMITTED gives each statement its own anyway) and whose every write stands alone.  On
+    SQLite, where a transaction costs no round trip, they are ordinary units of work: deferred
+    when ``readonly``, else holding the write lock from their first statement.
     """
     options: dict[str, Any] = {}
     if readonly:
         options[READONLY] = True
-    if per_statement:
-        if engine.dialect.name == "sqlite":
-            options[PER_STATEMENT] = True
-        else:
-            options["isolation_level"] = "AUTOCOMMIT"
+    if per_statement and engine.dialect.name != "sqlite":
+        options["isolation_level"] = "AUTOCOMMIT"
     bind = engine.execution_options(**options) if options else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 

@@ -93,7 +93,8 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
-            read_sessionmaker=create_sessionmaker(engine, readonly=True),
+            # Reads need no common snapshot: per statement on PostgreSQL, deferred on SQLite.
+            read_sessionmaker=create_sessionmaker(engine, readonly=True, per_statement=True),
             per_statement_sessionmaker=create_sessionmaker(engine, per_statement=True),
             secret=secret,
             hasher=SecretHasher(secret),

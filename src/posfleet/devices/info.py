@@ -98,22 +98,28 @@ class DeviceInfoService:
         self, device: Device, tenant: Tenant, render: Callable[[DeviceInfo], T]
     ) -> T:
         """``render(info(...))``, from the cache while nothing it shows has changed."""
-        key = _cache_key(device, tenant, render)
-        cache = self.runtime.device_info_cache
-        hit = cache.get(key)
+        hit = self.kept_rendering(self.runtime, device, tenant, render)
         if hit is not None:
-            return cast(T, hit)
+            return hit
         value = render(await self.info(device, tenant))
-        cache.put(key, value)
+        self.runtime.device_info_cache.put(_cache_key(device, tenant, render), value)
         return value
+
+    @staticmethod
+    def kept_rendering(
+        runtime: Runtime, device: Device, tenant: Tenant, render: Callable[[DeviceInfo], T]
+    ) -> T | None:
+        """The cached ``render(info(...))`` while nothing it shows has changed, else None."""
+        return cast(T | None, runtime.device_info_cache.get(_cache_key(device, tenant, render)))
 
     def report_system_information(self, device: Device, system_information: str) -> None:
         """The device's own account of itself (``uname -a`` and the like)."""
         device.system_information = system_information
 
-    def record_activity(self, device: Device) -> None:
+    @staticmethod
+    def note_activity(runtime: Runtime, device: Device) -> None:
         """Note that the device was seen; written off the request path (devices/activity.py)."""
-        self.runtime.activity.note(device.id, device.last_activity_at, utcnow())
+        runtime.activity.note(device.id, device.last_activity_at, utcnow())
 
 
 def _cache_key(device: Device, tenant: Tenant, render: Callable[..., Any]) -> tuple[Any, ...]:

@@ -70,7 +70,8 @@ class SqliteChanges(Changes):
         self._version: int | None = None
 
     def current(self) -> bool:
-        version = int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+        # fetchall: a statement left unfinished would keep a read transaction open.
+        version = int(self._connection.execute("PRAGMA data_version").fetchall()[0][0])
         if version != self._version:
             self._version = version
             self._dropped(None, None)

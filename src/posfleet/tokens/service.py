@@ -103,9 +103,9 @@ class TokenService:
             live = self.runtime.live_devices
             key = (tenant_uid, str(device_uid))
             use_kept = kept and typ is TokenType.DEVICE and self.runtime.changes_current()
-            hit = live.get(key) if use_kept else None
-            if hit is not None:
-                return Principal(typ, hit[0], device=self._live_device(hit[1], claims))
+            principal = self.kept_principal(self.runtime, claims) if use_kept else None
+            if principal is not None:
+                return principal
             generation = live.generation
             tenant, found = await self.repo.tenant_and_device(tenant_uid, str(device_uid))
             if tenant is None:
@@ -127,6 +127,17 @@ class TokenService:
         if typ is TokenType.INTEGRATION:
             await self._live_integration_token(user, str(claims.get("jti", "")))
         return Principal(typ, tenant, user=user)
+
+    @staticmethod
+    def kept_principal(runtime: Runtime, claims: dict[str, Any]) -> Principal | None:
+        """The principal of verified device-token ``claims`` from the rows kept in process, or
+        None when they must be read (not kept, or not known to be unchanged)."""
+        if claims.get("typ") != TokenType.DEVICE.value or not runtime.changes_current():
+            return None
+        hit = runtime.live_devices.get((str(claims.get("ten", "")), str(claims["sub"])))
+        if hit is None:
+            return None
+        return Principal(TokenType.DEVICE, hit[0], device=TokenService._live_device(hit[1], claims))
 
     @staticmethod
     def _live_device(device: Device | None, claims: dict[str, Any]) -> Device:
