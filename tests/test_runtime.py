@@ -64,3 +64,23 @@ async def test_made_up_key_ids_do_not_make_a_reload_each(
         with pytest.raises(Unauthorized):
             await runtime.decode_token(forged, TokenType.AUTH)
     assert reloads == 1
+
+
+async def test_a_verified_token_is_refused_once_it_expires(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims kept after the first verification are still checked for expiry on each use."""
+    token, expires = runtime.codec.encode(TokenType.AUTH, {"sub": "someone"}, timedelta(hours=1))
+    assert (await runtime.decode_token(token, TokenType.AUTH))["sub"] == "someone"
+    assert token in runtime.claims_cache._entries
+    monkeypatch.setattr("posfleet.runtime.utcnow", lambda: expires + timedelta(seconds=6))
+    with pytest.raises(Unauthorized) as refused:
+        await runtime.decode_token(token, TokenType.AUTH)
+    assert refused.value.code == "token_expired"
+
+
+async def test_a_verified_token_of_the_wrong_type_is_still_refused(runtime: Runtime) -> None:
+    token, _ = runtime.codec.encode(TokenType.AUTH, {"sub": "someone"}, timedelta(hours=1))
+    await runtime.decode_token(token, TokenType.AUTH)
+    with pytest.raises(Unauthorized):
+        await runtime.decode_token(token, TokenType.DEVICE)

@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.load_signing_keys()
+        await runtime.start()
         housekeeping = asyncio.create_task(_housekeeping(runtime))
         worker = outbox_worker.start(runtime)
         try:

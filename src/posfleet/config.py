@@ -51,7 +51,19 @@ class Settings(BaseSettings):
         "loopback host only.",
     )
     database_url: str = "sqlite+aiosqlite:///./posfleet.db"
-    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "PostgreSQL connections each worker keeps open (a fixed pool, no overflow: a request "
+            "beyond it waits for a connection)."
+        ),
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a request waits for a pooled PostgreSQL connection before failing.",
+    )
     database_echo: bool = False
     secret_key: SecretStr | None = Field(
         default=None,

@@ -47,8 +47,11 @@ MEANINGS: dict[str, str] = {
     "that arrived on a loopback address from a loopback peer.",
     "database_url": "SQLAlchemy URL. SQLite (`sqlite:///path.db`) for one machine, "
     "PostgreSQL (`postgresql://user:pass@host/db`) for several replicas.",
-    "database_pool_size": "Connections kept per process (PostgreSQL); as many more may "
-    "overflow under load.",
+    "database_pool_size": "PostgreSQL connections each worker process keeps open: a fixed "
+    "pool with no overflow, so bursts never open and close server sessions; a request beyond "
+    "it waits for a connection. The server needs replicas x workers x this many connections.",
+    "database_pool_timeout_seconds": "How long a request waits for a pooled PostgreSQL "
+    "connection before it fails.",
     "database_echo": "Log every SQL statement (debugging only).",
     "secret_key": "Server secret: pepper for code and token hashes and the key that encrypts "
     "JWT signing keys at rest. Required in production; every replica needs the same value.",

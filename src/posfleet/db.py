@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,13 +38,46 @@ READONLY = "posfleet_readonly"
 
 def _sqlite_begin(conn: Any) -> None:
     # A deferred SQLite transaction that reads and then writes fails with "database is locked"
-    # when another writer committed in between, and busy_timeout cannot help it.  Writing units of
-    # work therefore take the write lock up front (BEGIN IMMEDIATE) and queue behind each other;
-    # read-only units stay deferred so that they never wait for a writer (WAL).
+    # when another writer committed in between, and busy_timeout cannot help it.  Read-only
+    # units are deferred transactions, so they never wait for a writer (WAL).  Writing units
+    # take the write lock (BEGIN IMMEDIATE) only at their first write: their reads before it run
+    # each on its own snapshot, as every statement does under PostgreSQL's READ COMMITTED, so
+    # that a unit of work does not hold the one write lock through its reads and password
+    # checks.  Spends stay exact: they are conditional UPDATEs checked by row count.
     if conn.get_execution_options().get(READONLY):
+        conn.info.pop(_BEGIN_AT_FIRST_WRITE, None)
         conn.exec_driver_sql("BEGIN")
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info[_BEGIN_AT_FIRST_WRITE] = True
+
+
+_BEGIN_AT_FIRST_WRITE = "posfleet.begin_at_first_write"
+_READS = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
+
+
+def _sqlite_before_execute(
+    conn: Any, cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
+) -> None:
+    if conn.info.get(_BEGIN_AT_FIRST_WRITE) and not statement.lstrip()[:7].upper().startswith(
+        _READS
+    ):
+        del conn.info[_BEGIN_AT_FIRST_WRITE]
+        cursor.execute("BEGIN IMMEDIATE")
+
+
+def _sqlite_end(conn: Any) -> None:
+    conn.info.pop(_BEGIN_AT_FIRST_WRITE, None)
+
+
+def _asyncpg_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # Instead of a ping per checkout (a round trip, and on asyncpg three): a connection whose
+    # server session ended (restart, failover, pg_terminate_backend) has seen its socket close
+    # by the time it is checked out again, which asyncpg records locally.  The pool then opens a
+    # fresh one, so the requests that follow never get the dead one; only a statement that was
+    # in flight when the session ended fails (and that invalidates the rest of the pool).
+    raw = getattr(dbapi_connection, "_connection", None)
+    if raw is not None and raw.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -63,14 +97,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
             dbapi_connection.isolation_level = None
 
         event.listen(sync_engine, "begin", _sqlite_begin)
+        event.listen(sync_engine, "before_cursor_execute", _sqlite_before_execute)
+        event.listen(sync_engine, "commit", _sqlite_end)
+        event.listen(sync_engine, "rollback", _sqlite_end)
         return engine
-    return create_async_engine(
+    # A fixed pool: connections beyond it would be opened and closed again under every burst
+    # (a server process each on PostgreSQL); a request beyond it waits for one instead.
+    engine = create_async_engine(
         url,
         echo=settings.database_echo,
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        max_overflow=0,
+        pool_timeout=settings.database_pool_timeout_seconds,
     )
+    event.listen(engine.sync_engine.pool, "checkout", _asyncpg_alive)
+    return engine
 
 
 def create_sessionmaker(
@@ -81,7 +122,8 @@ def create_sessionmaker(
     ``per_statement`` sessions commit every statement on its own (PostgreSQL AUTOCOMMIT): no
     BEGIN and COMMIT round trips, for requests whose reads need no common snapshot (READ
     COMMITTED gives each statement its own anyway) and whose every write stands alone.  On
-    SQLite, where a transaction costs no round trip, they are ordinary units of work.
+    SQLite, where a transaction costs no round trip, they are ordinary units of work: deferred
+    when ``readonly``, else holding the write lock from their first statement.
     """
     options: dict[str, Any] = {}
     if readonly:

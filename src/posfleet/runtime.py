@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from posfleet.config import Settings
 from posfleet.db import create_engine, create_sessionmaker
-from posfleet.kit.clock import utcnow
+from posfleet.devices.activity import ACTIVITY_FLUSH_SECONDS, ActivityLog
+from posfleet.errors import Unauthorized
+from posfleet.kit.changes import Changes, changes_for, watch_local_writes
+from posfleet.kit.clock import unix, utcnow
 from posfleet.kit.hashing import SecretHasher
 from posfleet.kit.jwt import JwtCodec, TokenType
 from posfleet.kit.lru import LruCache
 from posfleet.kit.ratelimit import RateLimiter
 from posfleet.tokens import keys
+from posfleet.tokens.live import LiveDevices
+
+log = structlog.get_logger("posfleet.runtime")
 
 KEY_RELOAD_MIN_INTERVAL = 5.0  # seconds
 
@@ -25,6 +34,29 @@ RATE_LIMIT_MEMORY = timedelta(days=1)
 
 # ~4.5 kB per body: a few tens of megabytes at most, more devices than one replica usually serves.
 DEVICE_INFO_CACHE_ENTRIES = 8192
+
+# Verified claims by token string (~1 kB each): a signature check per token, not per request.
+CLAIMS_CACHE_ENTRIES = 16384
+# Tenant and device rows of device tokens (tokens/live.py): ~2 kB each.
+LIVE_DEVICE_ENTRIES = 65536
+# Writes to these tables change what a device token or DeviceInfo depends on (the config tables
+# move the tenant's config_version, migration 0003).
+AUTH_TABLES = (
+    "devices",
+    "tenants",
+    "stores",
+    "tills",
+    "store_payment_methods",
+    "reasons",
+    "currency_denominations",
+    "device_setting_definitions",
+    "printers",
+    "device_setting_values",
+    "device_printers",
+)
+
+# The codec's leeway: a token is refused this many seconds after its ``exp``.
+EXPIRY_LEEWAY = 5
 
 
 @dataclass(slots=True)
@@ -43,23 +75,49 @@ class Runtime:
     device_info_cache: LruCache[tuple[Any, ...], Any] = field(
         default_factory=lambda: LruCache(DEVICE_INFO_CACHE_ENTRIES)
     )
+    # token -> (kid, claims) of tokens whose signature this process verified.
+    claims_cache: LruCache[str, tuple[str, dict[str, Any]]] = field(
+        default_factory=lambda: LruCache(CLAIMS_CACHE_ENTRIES)
+    )
+    activity: ActivityLog = field(default_factory=lambda: ActivityLog(timedelta(0)))
+    live_devices: LiveDevices = field(default_factory=lambda: LiveDevices(LIVE_DEVICE_ENTRIES))
+    changes: Changes | None = None
+    _activity_writer: asyncio.Task[None] | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
         secret = settings.secret()
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
-            read_sessionmaker=create_sessionmaker(engine, readonly=True),
+            # Reads need no common snapshot: per statement on PostgreSQL, deferred on SQLite.
+            read_sessionmaker=create_sessionmaker(engine, readonly=True, per_statement=True),
             per_statement_sessionmaker=create_sessionmaker(engine, per_statement=True),
             secret=secret,
             hasher=SecretHasher(secret),
             codec=JwtCodec(issuer=settings.jwt_issuer),
             limiter=RateLimiter(sessionmaker, engine.dialect.name),
+            activity=ActivityLog(timedelta(seconds=settings.activity_write_interval_seconds)),
         )
+        runtime.changes = changes_for(
+            engine, url=settings.database_url, dropped=runtime.live_devices.drop
+        )
+        if not settings.is_sqlite:
+            watch_local_writes(engine, AUTH_TABLES, runtime.live_devices.drop)
+        return runtime
+
+    def changes_current(self) -> bool:
+        """Whether rows kept in process are known to be unchanged (kit/changes.py)."""
+        return self.changes is not None and self.changes.current()
+
+    async def start(self) -> None:
+        """Begin the process's background work: listening for changes, writing activity."""
+        if self.changes is not None:
+            await self.changes.start()
+        self._activity_writer = asyncio.create_task(self._write_activity())
 
     @property
     def keep_retired_keys_for(self) -> timedelta:
@@ -90,11 +148,24 @@ class Runtime:
         makes it reload its keys first — at most every few seconds, so that tokens with made-up
         key ids cannot turn into a database query each.
         """
+        cached = self.claims_cache.get(token)
+        if cached is not None:
+            signed_by, claims = cached
+            # Verified once; what can change since is the clock and this process's keys.
+            if signed_by in self.codec.keys:
+                if unix(utcnow()) > claims["exp"] + EXPIRY_LEEWAY:
+                    raise Unauthorized("The token has expired", code="token_expired")
+                if claims.get("typ") not in {t.value for t in types}:
+                    raise Unauthorized("The token is of the wrong type for this operation")
+                return dict(claims)
         kid = self.codec.unverified_kid(token)
         stale = time.monotonic() - self.keys_loaded_at > KEY_RELOAD_MIN_INTERVAL
         if kid is not None and kid not in self.codec.keys and stale:
             await self.reload_signing_keys()
-        return self.codec.decode(token, *types)
+        claims = self.codec.decode(token, *types)
+        if kid is not None:
+            self.claims_cache.put(token, (kid, dict(claims)))
+        return claims
 
     async def housekeeping(self) -> None:
         """What each process does on a timer: take up keys rotated by another replica or by
@@ -103,5 +174,23 @@ class Runtime:
         await self.reload_signing_keys()
         await self.limiter.purge(utcnow() - RATE_LIMIT_MEMORY)
 
+    async def _write_activity(self) -> None:
+        """Flush the devices' activity notes about once a second while the process runs."""
+        while True:
+            await asyncio.sleep(ACTIVITY_FLUSH_SECONDS)
+            try:
+                await self.activity.flush(self.sessionmaker)
+            except Exception:  # a database hiccup must not end the loop; the next round retries
+                log.warning("writing device activity failed", exc_info=True)
+
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._activity_writer is not None:
+            self._activity_writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._activity_writer
+        if self.changes is not None:
+            await self.changes.close()
+        try:
+            await self.activity.flush(self.sessionmaker)
+        finally:
+            await self.engine.dispose()

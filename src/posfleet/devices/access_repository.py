@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.kit.single_use import SingleUse
@@ -40,14 +41,24 @@ class DeviceAccessRepository:
     async def device(self, device_id: int) -> Device | None:
         return await self.session.get(Device, device_id)
 
-    async def touch_activity(self, device_id: int, now: datetime, older_than: datetime) -> None:
-        await self.session.execute(
-            update(Device)
+    async def touch_activities(self, seen: dict[int, datetime], interval: timedelta) -> None:
+        """Stamp each device's last activity, unless one stamped within ``interval`` already."""
+        devices = cast(Table, Device.__table__)
+        statement = (
+            update(devices)
             .where(
-                Device.id == device_id,
-                or_(Device.last_activity_at.is_(None), Device.last_activity_at < older_than),
+                devices.c.id == bindparam("device_id"),
+                or_(
+                    devices.c.last_activity_at.is_(None),
+                    devices.c.last_activity_at < bindparam("older_than"),
+                ),
             )
             # Activity is not a modification: keep lastModifiedAt as it was (onupdate).
-            .values(last_activity_at=now, last_modified_at=Device.last_modified_at)
-            .execution_options(synchronize_session=False)
+            .values(last_activity_at=bindparam("seen"), last_modified_at=devices.c.last_modified_at)
         )
+        rows = [
+            {"device_id": device_id, "seen": at, "older_than": at - interval}
+            for device_id, at in seen.items()
+        ]
+        connection = await self.session.connection()
+        await connection.execute(statement, rows)

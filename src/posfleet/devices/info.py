@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.devices.access_repository import DeviceAccessRepository
 from posfleet.devices.service import DeviceService
 from posfleet.devices.settings import SettingView
 from posfleet.errors import Conflict
@@ -64,7 +62,6 @@ class DeviceInfoService:
         self.devices = DeviceService(session, runtime)
         self.payments = PaymentCatalogService(session)
         self.reasons = ReasonService(session)
-        self.access = DeviceAccessRepository(session)
 
     async def info(self, device: Device, tenant: Tenant) -> DeviceInfo:
         """Everything the device needs to run; 409 when its configuration is incomplete."""
@@ -103,31 +100,28 @@ class DeviceInfoService:
         self, device: Device, tenant: Tenant, render: Callable[[DeviceInfo], T]
     ) -> T:
         """``render(info(...))``, from the cache while nothing it shows has changed."""
-        key = _cache_key(device, tenant, render)
-        cache = self.runtime.device_info_cache
-        hit = cache.get(key)
+        hit = self.kept_rendering(self.runtime, device, tenant, render)
         if hit is not None:
-            return cast(T, hit)
+            return hit
         value = render(await self.info(device, tenant))
-        cache.put(key, value)
+        self.runtime.device_info_cache.put(_cache_key(device, tenant, render), value)
         return value
+
+    @staticmethod
+    def kept_rendering(
+        runtime: Runtime, device: Device, tenant: Tenant, render: Callable[[DeviceInfo], T]
+    ) -> T | None:
+        """The cached ``render(info(...))`` while nothing it shows has changed, else None."""
+        return cast(T | None, runtime.device_info_cache.get(_cache_key(device, tenant, render)))
 
     def report_system_information(self, device: Device, system_information: str) -> None:
         """The device's own account of itself (``uname -a`` and the like)."""
         device.system_information = system_information
 
-    async def record_activity(self, device: Device) -> None:
-        """Note that the device was seen, writing at most once per activity interval.
-
-        The check on the loaded row skips the statement entirely on most requests; the
-        conditional UPDATE keeps concurrent replicas from writing the same interval twice.
-        """
-        now = utcnow()
-        interval = timedelta(seconds=self.runtime.settings.activity_write_interval_seconds)
-        seen = device.last_activity_at
-        if seen is not None and now - seen < interval:
-            return
-        await self.access.touch_activity(device.id, now, now - interval)
+    @staticmethod
+    def note_activity(runtime: Runtime, device: Device) -> None:
+        """Note that the device was seen; written off the request path (devices/activity.py)."""
+        runtime.activity.note(device.id, device.last_activity_at, utcnow())
 
 
 def _cache_key(device: Device, tenant: Tenant, render: Callable[..., Any]) -> tuple[Any, ...]:

@@ -21,9 +21,9 @@ from posfleet.flow.admin_schemas import (
     DeviceSearchRequest,
     DeviceUpdateRequest,
 )
-from posfleet.flow.auth import AdminPrincipal, AdminReaderPrincipal, PerStatementSession
+from posfleet.flow.auth import AdminPrincipal, AdminReaderPrincipal
 from posfleet.flow.schemas import UID_REGEX, FlowModel
-from posfleet.http import DbSession, RuntimeDep, SettingsDep
+from posfleet.http import DbSession, ReadSession, RuntimeDep, SettingsDep
 from posfleet.kit.idempotency import IdempotencyStore, check_key, request_hash
 from posfleet.kit.pagination import PageRequest
 
@@ -114,7 +114,7 @@ IdempotencyKey = Annotated[
 )
 async def list_devices(
     principal: AdminReaderPrincipal,
-    session: PerStatementSession,
+    session: ReadSession,
     page: Paged,
     store_uid: StoreFilter = None,
 ) -> Response:
@@ -133,7 +133,7 @@ async def list_devices(
 )
 async def search_devices(
     principal: AdminReaderPrincipal,
-    session: PerStatementSession,
+    session: ReadSession,
     page: Paged,
     body: Annotated[DeviceSearchRequest | None, Body()] = None,
 ) -> Response:

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import session_scope
 from posfleet.errors import Forbidden, Unauthorized
-from posfleet.http import DbSession, RuntimeDep
+from posfleet.http import DbSession, ReadSession, RuntimeDep
 from posfleet.kit.jwt import TokenType
 from posfleet.runtime import Runtime
 from posfleet.tokens.principal import Principal
@@ -32,6 +33,14 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
 def token_of(credentials: HTTPAuthorizationCredentials | None) -> str:
     """The presented bearer token, or 401 when there is none."""
     return _token(credentials)
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The bearer token of an ``Authorization`` header, read as ``HTTPBearer`` reads it."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required")
+    return credentials
 
 
 TenantUid = Annotated[str, Path(alias="tenantUid", pattern=r"^[A-Za-z0-9_-]+$")]
@@ -84,29 +93,20 @@ async def _per_statement_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSess
         yield session
 
 
-# GET /v2/device reads the token's rows and at most writes one activity stamp, a statement that
-# stands alone: it needs no BEGIN/COMMIT round trips around them (db.create_sessionmaker).
+# Token refreshes read, and at most write a statement that stands alone: they need no
+# BEGIN/COMMIT round trips around them (db.create_sessionmaker).
 PerStatementSession = Annotated[AsyncSession, Depends(_per_statement_session, scope="function")]
-
-
-async def device_info_principal(
-    credentials: Credentials, session: PerStatementSession, runtime: RuntimeDep
-) -> Principal:
-    """As :func:`device_or_user_principal`, checked in the request's per-statement session."""
-    return await TokenService(session, runtime).authenticate(
-        _token(credentials), TokenType.DEVICE, TokenType.DEVICE_USER
-    )
 
 
 async def admin_reader_principal(
     credentials: Credentials,
-    session: PerStatementSession,
+    session: ReadSession,
     runtime: RuntimeDep,
     tenant_uid: TenantUid,
 ) -> Principal:
-    """As :func:`admin_principal`, checked in the request's per-statement session: lists and
-    searches only read, and READ COMMITTED gives each of their statements its own snapshot
-    inside a transaction too."""
+    """As :func:`admin_principal`, checked in the request's read session: lists and searches
+    only read, and READ COMMITTED gives each of their statements its own snapshot inside a
+    transaction too."""
     return await _admin(credentials, session, runtime, tenant_uid)
 
 
@@ -114,4 +114,3 @@ AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 AdminReaderPrincipal = Annotated[Principal, Depends(admin_reader_principal)]
 DevicePrincipal = Annotated[Principal, Depends(device_principal)]
 DeviceOrUserPrincipal = Annotated[Principal, Depends(device_or_user_principal)]
-DeviceInfoPrincipal = Annotated[Principal, Depends(device_info_principal)]

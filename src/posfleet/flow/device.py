@@ -15,22 +15,26 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from posfleet.db import session_scope
 from posfleet.deviceflow.polling import DevicePollService
 from posfleet.devices.device_users import DeviceUserService
 from posfleet.devices.info import DeviceInfo, DeviceInfoService
 from posfleet.devices.linking import LinkService
 from posfleet.errors import Unauthorized, ValidationFailed
 from posfleet.flow import device_schemas as wire
-from posfleet.flow.auth import DeviceInfoPrincipal, DevicePrincipal, PerStatementSession
+from posfleet.flow.auth import DevicePrincipal, PerStatementSession, bearer_token
 from posfleet.flow.schemas import FlowRequest, Paging
 from posfleet.http import ClientAddress, DbSession, RuntimeDep, SettingsDep
 from posfleet.kit.clock import unix
+from posfleet.kit.jwt import TokenType
 from posfleet.kit.pagination import PageRequest
 from posfleet.models import Device
 from posfleet.models.enums import AccountType
 from posfleet.rendering import describe_validation_errors
+from posfleet.runtime import Runtime
 from posfleet.tokens.device_refresh import DeviceRefreshService, RefreshRefused
 from posfleet.tokens.principal import Principal
+from posfleet.tokens.service import TokenService
 
 router = APIRouter(prefix="/v2", tags=["Device"])
 RequestT = TypeVar("RequestT", bound=FlowRequest)
@@ -160,21 +164,40 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-@router.get("/device", summary="Get device information")
-async def get_device_info(
-    request: Request,
-    principal: DeviceInfoPrincipal,
-    session: PerStatementSession,
-    runtime: RuntimeDep,
-) -> Response:
-    device = _device(principal)
-    service = DeviceInfoService(session, runtime)
-    await service.record_activity(device)
-    body, etag = await service.rendered(device, principal.tenant, _render_info)
+def _info_response(request: Request, body: bytes, etag: str) -> Response:
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+# The hottest route: no dependencies for FastAPI to solve, and no session at all while the
+# token's rows and the rendered body are kept in process (tokens/live.py, devices/info.py).
+@router.get(
+    "/device",
+    summary="Get device information",
+    openapi_extra={"security": [{"HTTPBearer": []}]},
+)
+async def get_device_info(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    token = bearer_token(request.headers.get("authorization"))
+    types = (TokenType.DEVICE, TokenType.DEVICE_USER)
+    principal = TokenService.kept_principal(runtime, await runtime.decode_token(token, *types))
+    if principal is not None:
+        device = _device(principal)
+        kept = DeviceInfoService.kept_rendering(runtime, device, principal.tenant, _render_info)
+        if kept is not None:
+            DeviceInfoService.note_activity(runtime, device)
+            return _info_response(request, *kept)
+    # A read session: the token's rows and DeviceInfo's reads need no common snapshot, and on
+    # SQLite they must not wait for the writer.
+    async with session_scope(runtime.read_sessionmaker) as session:
+        principal = await TokenService(session, runtime).authenticate(token, *types, kept=True)
+        device = _device(principal)
+        DeviceInfoService.note_activity(runtime, device)
+        service = DeviceInfoService(session, runtime)
+        body, etag = await service.rendered(device, principal.tenant, _render_info)
+    return _info_response(request, body, etag)
 
 
 @router.put("/device", status_code=204, summary="Update systemInformation for a device")
@@ -186,7 +209,7 @@ async def put_device(
 ) -> Response:
     service = DeviceInfoService(session, runtime)
     device = _device(principal)
-    await service.record_activity(device)
+    DeviceInfoService.note_activity(runtime, device)
     service.report_system_information(device, body.systemInformation)
     return Response(status_code=204)
 

@@ -97,17 +97,33 @@ class TokenService:
     async def decode(self, token: str, *types: TokenType) -> dict[str, Any]:
         return await self.runtime.decode_token(token, *types)
 
-    async def authenticate(self, token: str, *types: TokenType) -> Principal:
-        """The live principal behind ``token``, or :class:`Unauthorized`."""
+    async def authenticate(self, token: str, *types: TokenType, kept: bool = False) -> Principal:
+        """The live principal behind ``token``, or :class:`Unauthorized`.
+
+        With ``kept``, a device token's tenant and device may come from the rows kept in process
+        (tokens/live.py) and are shared between requests: only for callers that change neither.
+        """
         claims = await self.decode(token, *types)
         typ = TokenType(claims["typ"])
         tenant_uid = str(claims.get("ten", ""))
         requestlog.note_tenant(tenant_uid)  # a verified claim; the request log names it
         if typ in (TokenType.DEVICE, TokenType.DEVICE_USER):
             device_uid = claims["sub"] if typ is TokenType.DEVICE else claims.get("dev", "")
+            live = self.runtime.live_devices
+            key = (tenant_uid, str(device_uid))
+            use_kept = kept and typ is TokenType.DEVICE and self.runtime.changes_current()
+            principal = self.kept_principal(self.runtime, claims) if use_kept else None
+            if principal is not None:
+                return principal
+            generation = live.generation
             tenant, found = await self.repo.tenant_and_device(tenant_uid, str(device_uid))
             if tenant is None:
                 raise Unauthorized("The token's tenant no longer exists")
+            if use_kept and found is not None:
+                # Out of this session, so that its rollback or commit never expires them.
+                self.session.expunge(tenant)
+                self.session.expunge(found)
+                live.put(key, tenant, found, generation)
             device = self._live_device(found, claims)
             user = None
             if typ is TokenType.DEVICE_USER:
@@ -120,6 +136,17 @@ class TokenService:
         if typ is TokenType.INTEGRATION:
             await self._live_integration_token(user, str(claims.get("jti", "")))
         return Principal(typ, tenant, user=user)
+
+    @staticmethod
+    def kept_principal(runtime: Runtime, claims: dict[str, Any]) -> Principal | None:
+        """The principal of verified device-token ``claims`` from the rows kept in process, or
+        None when they must be read (not kept, or not known to be unchanged)."""
+        if claims.get("typ") != TokenType.DEVICE.value or not runtime.changes_current():
+            return None
+        hit = runtime.live_devices.get((str(claims.get("ten", "")), str(claims["sub"])))
+        if hit is None:
+            return None
+        return Principal(TokenType.DEVICE, hit[0], device=TokenService._live_device(hit[1], claims))
 
     @staticmethod
     def _live_device(device: Device | None, claims: dict[str, Any]) -> Device:

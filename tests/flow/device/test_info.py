@@ -126,11 +126,13 @@ async def test_a_store_without_a_zero_amount_method_is_a_409_saying_so(
 async def test_activity_is_written_at_most_once_per_interval(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
+    """Activity is written by the flush that follows the request, once per interval."""
     w = await world(session, runtime)
     token = (await link(client, w))["token"]
     stamped = (await _device(runtime, w.device.id)).last_activity_at
     assert stamped is not None
     await client.get("/v2/device", headers=bearer(token))
+    await runtime.activity.flush(runtime.sessionmaker)
     assert (await _device(runtime, w.device.id)).last_activity_at == stamped
 
     interval = timedelta(seconds=runtime.settings.activity_write_interval_seconds + 1)
@@ -143,6 +145,7 @@ async def test_activity_is_written_at_most_once_per_interval(
         await s.commit()
     modified = (await _device(runtime, w.device.id)).last_modified_at
     await client.get("/v2/device", headers=bearer(token))
+    await runtime.activity.flush(runtime.sessionmaker)
     after = await _device(runtime, w.device.id)
     assert after.last_activity_at is not None
     assert utcnow() - after.last_activity_at < timedelta(seconds=30)

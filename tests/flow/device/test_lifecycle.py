@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.app import create_app
-from posfleet.config import Settings
 from posfleet.devices.service import DeviceService
 from posfleet.models import Device
 from posfleet.runtime import Runtime
 from tests.flow.device.support import PASSWORD, World, bearer, link, world
-from tests.support.clients import asgi_transport
 
 
 async def _admin(runtime: Runtime, w: World, action: str) -> str | None:
@@ -81,25 +75,3 @@ async def test_create_link_use_block_unblock_reset_relink_delete(
         json={"appId": w.app.app_id, "refreshToken": relinked["refreshToken"]},
     )
     assert dead.status_code == 400
-
-
-async def test_a_block_on_one_replica_bites_on_the_next_request_to_another(
-    backend: str, make_settings: Callable[..., Settings], session: AsyncSession, runtime: Runtime
-) -> None:
-    if backend != "postgresql":
-        pytest.skip("replicas share a PostgreSQL server")
-    w = await world(session, runtime)
-    replica_a, replica_b = create_app(make_settings()), create_app(make_settings())
-    async with (
-        replica_a.router.lifespan_context(replica_a),
-        replica_b.router.lifespan_context(replica_b),
-    ):
-        a = httpx.AsyncClient(transport=asgi_transport(replica_a), base_url="http://a")
-        b = httpx.AsyncClient(transport=asgi_transport(replica_b), base_url="http://b")
-        async with a, b:
-            token = (await link(a, w))["token"]
-            assert (await b.get("/v2/device", headers=bearer(token))).status_code == 200
-            await _admin(replica_a.state.runtime, w, "block")
-            refused = await b.get("/v2/device", headers=bearer(token))
-            assert refused.status_code == 401
-            assert "blocked" in refused.json()["message"]

@@ -1,0 +1,45 @@
+"""When each device was last seen, written off the request path.
+
+A request only notes the time in process; a writer flushes the notes of every device in one
+short unit of work about once a second (``ACTIVITY_FLUSH_SECONDS``) and when the process stops.
+A device is still written at most once per ``activity_write_interval_seconds``: the note is
+skipped while the stamp the request loaded is recent, and the conditional UPDATE keeps
+replicas from writing the same interval twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from posfleet.db import session_scope
+from posfleet.devices.access_repository import DeviceAccessRepository
+
+ACTIVITY_FLUSH_SECONDS = 1.0
+
+
+class ActivityLog:
+    def __init__(self, interval: timedelta) -> None:
+        self.interval = interval
+        self._pending: dict[int, datetime] = {}
+
+    def note(self, device_id: int, last_written: datetime | None, now: datetime) -> None:
+        """The device was seen at ``now``; ``last_written`` is the stamp it has in the database."""
+        if last_written is not None and now - last_written < self.interval:
+            return
+        self._pending.setdefault(device_id, now)
+
+    async def flush(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Write every noted stamp in one unit of work (one statement, many parameter sets)."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            async with session_scope(sessionmaker) as session:
+                await DeviceAccessRepository(session).touch_activities(batch, self.interval)
+        except BaseException:
+            # Not lost to a database hiccup: the next flush writes them (newer notes win).
+            for device_id, seen in batch.items():
+                self._pending.setdefault(device_id, seen)
+            raise

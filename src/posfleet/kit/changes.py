@@ -1,0 +1,184 @@
+"""How a process learns that rows it keeps in memory changed in the database.
+
+``Changes.current()`` says whether the kept rows may be used for this request; when it says no,
+the caller reads the database.  Two sources:
+
+* **SQLite** serves one machine.  A dedicated connection asks ``PRAGMA data_version``, which
+  moves whenever any other connection (this process's pool, another worker, the CLI) commits to
+  the file; a move drops everything kept.  A few microseconds, no lock, on every request.
+* **PostgreSQL**: a dedicated connection ``LISTEN``s on ``posfleet_auth``; triggers (migration
+  0008) notify ``<table>:<id>`` in the transaction that changes a row, so it arrives when the
+  change commits.  Every ``EPOCH_CHECK_SECONDS`` the listener reads the ``posfleet_auth_epoch``
+  sequence, which the same triggers move: a move larger than the notifications received
+  meanwhile means one was lost, and everything kept is dropped.  While the connection is down
+  ``current()`` is False, so every request reads the database, until it is back (and then
+  everything kept before is dropped, for what changed meanwhile was not heard).
+
+This process's own writes are dropped when their connection goes back to the pool, after the
+commit and before the response (``watch_local_writes``), so the replica that revokes refuses on
+the very next request without waiting for its own notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = structlog.get_logger("posfleet.changes")
+
+CHANNEL = "posfleet_auth"
+EPOCH_CHECK_SECONDS = 1.0
+RECONNECT_SECONDS = 0.5
+_EPOCH = "SELECT last_value + is_called::int FROM posfleet_auth_epoch"
+_DIRTY = "posfleet.changes.dirty"
+
+Dropped = Callable[[str | None, int | None], None]
+"""Called with (table, id) for one changed row, or (None, None) for "anything may have changed"."""
+
+
+class Changes:
+    def current(self) -> bool:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Begin listening (no-op where there is nothing to listen to)."""
+
+    async def close(self) -> None:
+        """Stop listening."""
+
+
+class NoChanges(Changes):
+    """Nothing can be kept (an in-memory SQLite database, each connection its own)."""
+
+    def current(self) -> bool:
+        return False
+
+
+class SqliteChanges(Changes):
+    def __init__(self, path: str, dropped: Dropped) -> None:
+        self._dropped = dropped
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._version: int | None = None
+
+    def current(self) -> bool:
+        # fetchall: a statement left unfinished would keep a read transaction open.
+        version = int(self._connection.execute("PRAGMA data_version").fetchall()[0][0])
+        if version != self._version:
+            self._version = version
+            self._dropped(None, None)
+        return True
+
+    async def close(self) -> None:
+        self._connection.close()
+
+
+class PostgresChanges(Changes):
+    def __init__(self, url: str, dropped: Dropped) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._dropped = dropped
+        self._listening = False
+        self._heard = 0
+        self._task: asyncio.Task[None] | None = None
+        self._connection: Any = None
+
+    def current(self) -> bool:
+        return self._listening
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The listening server session (tests cut it)."""
+        return None if self._connection is None else self._connection.get_server_pid()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _heard_one(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._heard += 1
+        table, _, key = payload.partition(":")
+        if table == "all" or not key.isdigit():
+            self._dropped(None, None)
+        else:
+            self._dropped(table, int(key))
+
+    def _lost(self, _conn: object) -> None:
+        self._listening = False
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("listening for changes failed; reading the database meanwhile")
+            finally:
+                self._listening = False
+                if self._connection is not None:
+                    self._connection.terminate()
+                    self._connection = None
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _listen(self) -> None:
+        connection = await asyncpg.connect(self._dsn, timeout=10)
+        self._connection = connection
+        connection.add_termination_listener(self._lost)
+        await connection.add_listener(CHANNEL, self._heard_one)
+        epoch = await connection.fetchval(_EPOCH, timeout=EPOCH_CHECK_SECONDS * 5)
+        self._heard = 0
+        # Whatever changed while nobody listened was not heard.
+        self._dropped(None, None)
+        self._listening = True
+        while not connection.is_closed():
+            await asyncio.sleep(EPOCH_CHECK_SECONDS)
+            heard = self._heard
+            now = await connection.fetchval(_EPOCH, timeout=EPOCH_CHECK_SECONDS * 5)
+            if now - epoch > heard:
+                # More changes than notifications: one was lost (or rolled back); start over.
+                self._dropped(None, None)
+            epoch = now
+            self._heard -= heard
+
+
+def watch_local_writes(engine: AsyncEngine, tables: tuple[str, ...], dropped: Dropped) -> None:
+    """Drop everything kept when a connection that wrote to ``tables`` returns to the pool.
+
+    Returned after the commit (or rollback) and before the response is sent, so the next
+    request of this process never sees what this one changed.
+    """
+
+    def after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:6].upper().startswith("SELECT") and any(
+            table in statement for table in tables
+        ):
+            conn.info[_DIRTY] = True
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(_DIRTY, False):
+            dropped(None, None)
+
+    event.listen(engine.sync_engine, "after_cursor_execute", after_execute)
+    event.listen(engine.sync_engine.pool, "checkin", checkin)
+
+
+def changes_for(engine: AsyncEngine, url: str, dropped: Dropped) -> Changes:
+    if engine.dialect.name == "sqlite":
+        path = make_url(url).database
+        if not path or path == ":memory:":
+            return NoChanges()
+        return SqliteChanges(path, dropped)
+    return PostgresChanges(url, dropped)

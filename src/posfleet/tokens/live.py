@@ -1,0 +1,46 @@
+"""The tenant and device rows device tokens are checked against, kept in process.
+
+A device token is still checked against its device's status and credential generation and its
+tenant on every request; the rows come from here while ``kit/changes.py`` vouches that nothing
+changed them, else from the database.  Entries are dropped by the row they hold (a notification
+from another replica), all at once (this process wrote, the SQLite file changed, a notification
+may have been lost), and a lookup that started before a drop never stores what it read.
+"""
+
+from __future__ import annotations
+
+from posfleet.models import Device, Tenant
+
+Key = tuple[str, str]  # (tenant uid, device uid), as the token names them
+
+
+class LiveDevices:
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        # Moves on every drop: a lookup that read the database before a drop must not store.
+        self.generation = 0
+        self._entries: dict[Key, tuple[Tenant, Device]] = {}
+        self._by_row: dict[tuple[str, int], set[Key]] = {}
+
+    def get(self, key: Key) -> tuple[Tenant, Device] | None:
+        return self._entries.get(key)
+
+    def put(self, key: Key, tenant: Tenant, device: Device, generation: int) -> None:
+        if generation != self.generation:
+            return
+        if len(self._entries) >= self.max_entries:
+            self.drop(None, None)
+            return
+        self._entries[key] = (tenant, device)
+        self._by_row.setdefault(("tenants", tenant.id), set()).add(key)
+        self._by_row.setdefault(("devices", device.id), set()).add(key)
+
+    def drop(self, table: str | None, row_id: int | None) -> None:
+        """Forget the entries holding ``table``'s row ``row_id``, or all with ``None``."""
+        self.generation += 1
+        if table is None or row_id is None:
+            self._entries.clear()
+            self._by_row.clear()
+            return
+        for key in self._by_row.pop((table, row_id), ()):
+            self._entries.pop(key, None)

@@ -1,0 +1,165 @@
+"""Revocation while replicas keep the rows device tokens are checked against: the replica that
+revokes refuses the token on its very next request, every other replica within 100 ms, and a
+replica that cannot hear changes reads the database on every request until it hears again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from posfleet.app import create_app
+from posfleet.config import Settings
+from posfleet.devices.service import DeviceService
+from posfleet.kit import changes
+from posfleet.models import Device
+from posfleet.models.enums import DeviceStatus
+from posfleet.runtime import Runtime
+from tests.flow.device.support import World, bearer, link, world
+from tests.support.clients import asgi_transport
+
+REVOCATIONS = 200
+
+
+async def _admin(runtime: Runtime, w: World, action: str) -> None:
+    async with runtime.sessionmaker() as s:
+        device = await s.get(Device, w.device.id)
+        assert device is not None
+        await getattr(DeviceService(s, runtime), action)(device, "admin")
+        await s.commit()
+
+
+async def _listening(runtime: Runtime) -> None:
+    for _ in range(500):
+        if runtime.changes_current():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the replica never started listening for changes")
+
+
+def _kept(runtime: Runtime, w: World) -> bool:
+    return runtime.live_devices.get((w.tenant.uid, w.device.uid)) is not None
+
+
+async def _warm(client: httpx.AsyncClient, runtime: Runtime, w: World, token: str) -> None:
+    """Until the replica accepts the token from the rows it keeps (the latest changes, an
+    unblock elsewhere among them, may still be arriving as notifications)."""
+    for _ in range(500):
+        response = await client.get("/v2/device", headers=bearer(token))
+        if response.status_code == 200 and _kept(runtime, w):
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("the replica never kept the token's rows")
+
+
+@asynccontextmanager
+async def _replica(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    transport = asgi_transport(app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://r") as c,
+    ):
+        yield app, c
+
+
+@pytest.mark.parametrize("action", ["block", "reset_link", "delete"])
+async def test_the_replica_that_revokes_refuses_the_token_on_its_very_next_request(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, action: str
+) -> None:
+    w = await world(session, runtime)
+    token = (await link(client, w))["token"]
+    await _listening(runtime)
+    await _warm(client, runtime, w, token)
+    await _admin(runtime, w, action)
+    assert (await client.get("/v2/device", headers=bearer(token))).status_code == 401
+
+
+async def test_another_replica_refuses_a_revoked_token_within_100_ms(
+    backend: str, make_settings: Callable[..., Settings], session: AsyncSession, runtime: Runtime
+) -> None:
+    """p99 over 200 blocks on one replica of how long the other still accepts the token."""
+    if backend != "postgresql":
+        pytest.skip("replicas share a PostgreSQL server")
+    w = await world(session, runtime)
+    await session.commit()
+    async with _replica(make_settings()) as (app_a, a), _replica(make_settings()) as (app_b, b):
+        replica_a: Runtime = app_a.state.runtime
+        replica_b: Runtime = app_b.state.runtime
+        token = (await link(a, w))["token"]
+        await _listening(replica_b)
+        delays = []
+        for _ in range(REVOCATIONS):
+            # B answers from the rows it keeps before each block.
+            await _warm(b, replica_b, w, token)
+            await _admin(replica_a, w, "block")
+            blocked_at = time.monotonic()
+            while (await b.get("/v2/device", headers=bearer(token))).status_code == 200:
+                assert time.monotonic() - blocked_at < 5
+                await asyncio.sleep(0.001)
+            delays.append(time.monotonic() - blocked_at)
+            await _admin(replica_a, w, "unblock")
+        delays.sort()
+        p99 = delays[int(len(delays) * 0.99) - 1]
+        assert p99 < 0.1, f"p99 {p99 * 1000:.1f} ms, max {delays[-1] * 1000:.1f} ms"
+
+
+async def test_a_replica_that_cannot_hear_changes_reads_the_database_on_every_request(
+    backend: str,
+    make_settings: Callable[..., Settings],
+    session: AsyncSession,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its notification connection cut, a replica refuses a token revoked elsewhere at once."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL notifications")
+    monkeypatch.setattr(changes, "RECONNECT_SECONDS", 3.0)
+    w = await world(session, runtime)
+    await session.commit()
+    async with _replica(make_settings()) as (app, client):
+        replica: Runtime = app.state.runtime
+        token = (await link(client, w))["token"]
+        await _listening(replica)
+        await _warm(client, replica, w, token)
+        feed = replica.changes
+        assert isinstance(feed, changes.PostgresChanges)
+        pid = feed.backend_pid
+        # Another writer, not heard by anyone: plain SQL through a connection of its own.
+        outsider = create_async_engine(replica.settings.database_url, poolclass=NullPool)
+        try:
+            async with outsider.begin() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
+            for _ in range(500):
+                if not replica.changes_current():
+                    break
+                await asyncio.sleep(0.01)
+            assert not replica.changes_current()
+            async with outsider.begin() as conn:
+                await conn.execute(
+                    update(Device)
+                    .where(Device.id == w.device.id)
+                    .values(status=DeviceStatus.BLOCKED)
+                )
+            assert _kept(replica, w)  # still held, but not trusted while deaf
+            refused = await client.get("/v2/device", headers=bearer(token))
+            assert refused.status_code == 401
+            assert not replica.changes_current()
+            async with outsider.begin() as conn:
+                await conn.execute(
+                    update(Device)
+                    .where(Device.id == w.device.id)
+                    .values(status=DeviceStatus.ACTIVE)
+                )
+            assert (await client.get("/v2/device", headers=bearer(token))).status_code == 200
+        finally:
+            await outsider.dispose()
+        await _listening(replica)  # back after RECONNECT_SECONDS
