@@ -153,7 +153,10 @@ def test_user_create_without_a_terminal_or_stdin_says_how_to_give_the_password(
     ("env", "expected"),
     [
         (
-            {"POSFLEET_DATABASE_URL": "postgresql://u:p@127.0.0.1:1/nowhere"},
+            {
+                "POSFLEET_DATABASE_URL": "postgresql://u:p@127.0.0.1:1/nowhere",
+                "POSFLEET_ENVIRONMENT": "development",
+            },
             "error: database: [Errno 111] Connect call failed ('127.0.0.1', 1)",
         ),
         (

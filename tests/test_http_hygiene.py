@@ -92,10 +92,11 @@ async def test_a_small_chunked_body_reaches_the_application(
 
 
 async def test_405_names_every_method_the_path_answers(client: httpx.AsyncClient) -> None:
-    """GET and PUT /v2/device are two routes; Allow names both (and HEAD)."""
+    """GET, POST (device-flow registration) and PUT /v2/device are three routes; Allow names
+    them all (and HEAD)."""
     response = await client.delete("/v2/device")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, HEAD, PUT"
+    assert response.headers["allow"] == "GET, HEAD, POST, PUT"
     assert response.json()["code"] == "method_not_allowed"
     post_only = await client.get("/auth/login")
     assert post_only.status_code == 405

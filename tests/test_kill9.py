@@ -47,7 +47,7 @@ from posfleet.models import (
 from posfleet.models.enums import AccountType, AppCode, CodeState, DeviceStatus, PaymentCode
 from posfleet.pairing.service import PairingService
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
+from posfleet.tenants.payments import PaymentCatalogService, PaymentMethodFields
 from posfleet.tokens.service import TokenService
 from tests import factories
 from tests.support.server import free_port, settings_environment
@@ -107,8 +107,12 @@ class Arranged:
 async def _arrange(session: AsyncSession, runtime: Runtime) -> Arranged:
     tenant = await factories.tenant(session)
     store = await factories.store(session, tenant)
-    await TenantService(session).create_payment_method(
-        store, code=PaymentCode.EXTERNAL, name="Zero", is_zero_amount=True, position=1
+    await PaymentCatalogService(session).create_payment_method(
+        tenant.id,
+        store.uid,
+        PaymentMethodFields(
+            code=PaymentCode.EXTERNAL, name="Zero", is_zero_amount=True, position=1
+        ),
     )
     app = await factories.registered_app(session, AppCode.CLIENT)
     admin = await factories.user(

@@ -122,10 +122,12 @@ def build(app: FastAPI) -> dict[str, Any]:
                 _refuse_nul(parameter.get("schema"), components, seen)
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
-            for status in _statuses(path, operation):
+            # A route's own 4xx (a 409 of a unique rule, say) gets the dialect's shape too.
+            declared = {status for status in responses if status.startswith("4")}
+            for status in sorted(declared | set(_statuses(path, operation))):
                 given = responses.get(status, {})
                 responses[status] = {
-                    "description": given.get("description") or DESCRIPTIONS[status],
+                    "description": given.get("description") or DESCRIPTIONS.get(status, "Refused"),
                     "content": {
                         "application/json": {"schema": {"$ref": f"#/components/schemas/{error}"}}
                     },

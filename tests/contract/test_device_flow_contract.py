@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,15 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.kit.clock import utcnow
 from posfleet.models.enums import GrantState
 from posfleet.runtime import Runtime
+from tests.contract import FLOW_SPEC
 from tests.deviceflow.support import authorize, change_grant, flow_world, poll, register
 from tests.flow.device.support import link
 
-SPEC = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "spec"
-    / "flow-retail-device-v2.openapi.json"
-)
+SPEC = FLOW_SPEC
 
 
 @cache

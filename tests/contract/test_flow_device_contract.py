@@ -27,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.config import Settings
 from posfleet.runtime import Runtime
+from tests.contract import FLOW_SPEC
 from tests.flow.device.support import link, world
 from tests.support.server import running_posfleet
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC = REPO_ROOT.parent / "shared" / "spec" / "flow-retail-device-v2.openapi.json"
+SPEC = FLOW_SPEC
 DEVICE_OPERATIONS = {
     ("GET", "/device"),
     ("PUT", "/device"),
@@ -102,7 +102,7 @@ async def test_device_operations_honour_the_flow_contract(
     client: httpx.AsyncClient,
     tmp_path: Path,
 ) -> None:
-    assert SPEC.exists(), f"the shared Flow contract is not at {SPEC}"
+    assert SPEC.exists(), f"the Flow contract is not at {SPEC}"
     w = await world(session, runtime)
     linked = await link(client, w)
     unlimited = settings.model_copy(update={"login_rate_limit_per_address": 1_000_000})

@@ -94,7 +94,7 @@ async def test_no_operation_advertises_a_422_and_every_error_has_its_dialect_sha
         for method, operation in operations.items():
             statuses = set(operation["responses"])
             assert "422" not in statuses, (method, path)
-            for status in statuses - {"200", "201", "204", "503"}:
+            for status in sorted(s for s in statuses if s.startswith("4")):
                 body = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert body == {"$ref": f"#/components/schemas/{shape}"}, (method, path, status)
             if "requestBody" in operation:

@@ -117,6 +117,7 @@ def _rows(base: str, tenant_uid: str, headers: dict[str, str]) -> Callable[[Any]
                 json={"name": "D", "appCode": "CLIENT"},
                 headers=headers,
             )
+            assert r.status_code == 201, r.text
             values["deviceUid"] = r.json()["deviceUid"]
         if "key" in names:
             values["key"] = post("/device-settings", {"key": f"k{n}", "type": "BOOL"})["key"]

@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 from posfleet.app import create_app
 from posfleet.config import Settings
 from posfleet.errors import TooManyRequests
+from posfleet.kit import ratelimit
 from posfleet.outbox.worker import OutboxWorker
 from posfleet.runtime import Runtime
 from tests.flow.admin.support import Admin
@@ -91,9 +92,11 @@ async def test_with_a_token_set_metrics_need_it_even_on_loopback(
 
 
 async def test_rate_limit_refusals_are_counted_by_policy(runtime: Runtime) -> None:
-    before = sample("posfleet_rate_limit_refusals_total", policy="metrics-test")
-    key = f"metrics-test:{id(runtime)}"
-    await runtime.limiter.hit(key, limit=1, window=60, message="slow down")
+    """A refusal is counted under its policy's name."""
+    settings = runtime.settings.model_copy(update={"rate_limit_per_address": 1})
+    before = sample("posfleet_rate_limit_refusals_total", policy=ratelimit.LINK.name)
+    address = f"metrics-test-{id(runtime)}"
+    await runtime.limiter.hit(ratelimit.LINK, settings, address=address)
     with pytest.raises(TooManyRequests):
-        await runtime.limiter.hit(key, limit=1, window=60, message="slow down")
-    assert sample("posfleet_rate_limit_refusals_total", policy="metrics-test") == before + 1
+        await runtime.limiter.hit(ratelimit.LINK, settings, address=address)
+    assert sample("posfleet_rate_limit_refusals_total", policy=ratelimit.LINK.name) == before + 1

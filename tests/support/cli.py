@@ -22,12 +22,16 @@ def empty_database(backend: str, pg_server: PostgresServer | None, tmp_path: Pat
     return pg_server.create_database(f"empty_{uuid.uuid4().hex[:12]}")
 
 
-def posfleet(url: str, *args: str, input: str | None = None) -> Result:
-    """``posfleet ARGS`` with its settings pointed at ``url``; output is captured, not raised."""
+def posfleet(
+    url: str, *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> Result:
+    """``posfleet ARGS`` with its settings pointed at ``url`` (and ``env`` on top); output is
+    captured, not raised."""
     env = {
         "POSFLEET_DATABASE_URL": url,
         "POSFLEET_SECRET_KEY": TEST_SECRET,
         "POSFLEET_ENVIRONMENT": "test",
         "POSFLEET_LOG_LEVEL": "warning",
+        **(env or {}),
     }
     return CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)

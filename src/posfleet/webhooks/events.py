@@ -16,6 +16,8 @@ EVENT_TYPES: dict[str, str] = {
     "device.created": "A device was registered (it waits to be linked).",
     "device.updated": "A device's name, app, placement, printers or settings changed.",
     "device.linked": "A physical device proved it holds the link code and is now active.",
+    "device.authorized": "A device of the device authorization flow was approved and is now "
+    "active.",
     "device.blocked": "An active device was blocked; its tokens are refused.",
     "device.unblocked": "A blocked device is active again.",
     "device.link_code_reset": "A device was set back to waiting, with a new link code.",
@@ -40,6 +42,7 @@ DEVICE_ACTIONS: dict[str, str] = {
     "deleted": "device.deleted",
     "activated by link code": "device.linked",
     "activated by pairing code": "device.linked",
+    "activated by device authorization": "device.authorized",
 }
 
 

@@ -75,6 +75,7 @@ DATA_OF: dict[str, type[BaseModel]] = {
     "device.created": DeviceData,
     "device.updated": DeviceData,
     "device.linked": DeviceData,
+    "device.authorized": DeviceData,
     "device.blocked": DeviceData,
     "device.unblocked": DeviceData,
     "device.link_code_reset": DeviceData,

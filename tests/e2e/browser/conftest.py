@@ -24,6 +24,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from posfleet.config import Environment, Settings
+from posfleet.migrations import upgrade
 from posfleet.models import Store, Tenant, TenantUser, Till
 from posfleet.models.enums import AccountType
 from posfleet.runtime import Runtime
@@ -32,6 +33,8 @@ from tests import factories
 from tests.commerce.conftest import GATEWAY_SECRET
 from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
 from tests.conftest import BACKENDS, TEST_SECRET
+from tests.support.cli import empty_database
+from tests.support.postgres import PostgresServer
 from tests.support.server import running_posfleet
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,10 +89,21 @@ async def serving(settings: Settings, backend: str, workdir: Path) -> AsyncItera
         await runtime.close()
 
 
+def own_database(
+    backend: str, pg_server: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated database of the live server's own: its outbox worker runs for the whole
+    session and must not take the messages of other tests' servers and workers."""
+    url = empty_database(backend, pg_server, tmp_path_factory.mktemp(f"db-{backend}"))
+    upgrade(Settings(database_url=url, secret_key=TEST_SECRET))
+    return url
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 async def live(
     request: pytest.FixtureRequest,
     database_urls: dict[str, str],
+    pg_server: PostgresServer | None,
     smtp: SmtpReceiver,
     _gateway_server: GatewayReceiver,
     tmp_path_factory: pytest.TempPathFactory,
@@ -99,7 +113,7 @@ async def live(
     if backend not in database_urls:
         pytest.skip("PostgreSQL is not installed (set POSFLEET_TEST_POSTGRES=require to fail)")
     settings = live_settings(
-        database_urls[backend],
+        own_database(backend, pg_server, tmp_path_factory),
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         sms_gateway_url=_gateway_server.url,
@@ -110,11 +124,11 @@ async def live(
 
 
 @pytest.fixture(scope="session")
-async def live_outbox(
-    database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Live]:
+async def live_outbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     """posfleet with no transport configured: every code goes to the development outbox."""
-    settings = live_settings(database_urls["sqlite"], pairing_resend_interval_seconds=0)
+    settings = live_settings(
+        own_database("sqlite", None, tmp_path_factory), pairing_resend_interval_seconds=0
+    )
     async with serving(settings, "sqlite", tmp_path_factory.mktemp("live-outbox")) as live:
         yield live
 

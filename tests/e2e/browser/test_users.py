@@ -20,6 +20,7 @@ async def test_an_admin_creates_a_user_resets_the_password_and_deactivates_the_u
     await page.get_by_role("link", name="Create a user").click()
     await page.get_by_label("User code").fill(office.cashier.user_code)
     await page.get_by_label("Password").fill("first password")
+    await page.get_by_label("Kind of account").select_option("FULL")
     await page.get_by_role("button", name="Create user").click()
     await expect(page.get_by_role("alert")).to_contain_text("is already taken in this tenant")
     await page.get_by_label("User code").fill(code)

@@ -238,7 +238,8 @@ async def test_audit_events_webhooks_and_the_outbox_of_another_tenant_are_refuse
     ).json()["deviceUid"]
     endpoint = await client.post(
         f"/v2/tenants/{victim.tenant.uid}/webhooks",
-        json={"url": "https://93.184.216.34/hook", "events": ["device.created"]},
+        # Disabled, so that no worker ever calls this address.
+        json={"url": "https://93.184.216.34/hook", "events": ["device.created"], "enabled": False},
         headers=victim.headers,
     )
     assert endpoint.status_code == 201, endpoint.text

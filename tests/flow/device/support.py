@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,11 +27,10 @@ from posfleet.tenants.payments import PaymentCatalogService, PaymentMethodFields
 from posfleet.tenants.reasons import DenominationFields, ReasonFields, ReasonService
 from posfleet.tenants.setting_definitions import SettingDefinitionFields, SettingDefinitionService
 from tests import factories
+from tests.contract import FLOW_SPEC
 
 PASSWORD = "correct horse battery"
-SPEC = (
-    Path(__file__).resolve().parents[4] / "shared" / "spec" / "flow-retail-device-v2.openapi.json"
-)
+SPEC = FLOW_SPEC
 
 
 @dataclass
