@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from posfleet.config import Settings
-from posfleet.db import create_engine, create_sessionmaker
+from posfleet.db import create_engine, create_sessionmaker, session_scope
 from posfleet.devices.activity import ACTIVITY_FLUSH_SECONDS, ActivityLog
 from posfleet.errors import Unauthorized
 from posfleet.kit.changes import Changes, changes_for, watch_local_writes
@@ -125,10 +125,10 @@ class Runtime:
 
     async def load_signing_keys(self, *, create_if_missing: bool = True) -> None:
         """Read the signing keys (making the first one on a new database)."""
-        async with self.sessionmaker() as session:
-            if create_if_missing:
+        if create_if_missing:
+            async with session_scope(self.sessionmaker) as session:
                 await keys.ensure_key(session, self.secret, self.settings.jwt_algorithm)
-                await session.commit()
+        async with self.read_sessionmaker() as session:
             await keys.refresh_codec(
                 self.codec, session, self.secret, keep_retired_for=self.keep_retired_keys_for
             )

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from posfleet.config import Settings
-from posfleet.db import AfterRollback, affected_rows, on_rollback
+from posfleet.db import AfterRollback, affected_rows, on_rollback, session_scope
 from posfleet.errors import TooManyRequests
 from posfleet.kit.clock import utcnow
 from posfleet.kit.meters import count_refusal
@@ -183,9 +183,8 @@ class RateLimiter:
             estimate, reset_in, start = await self._count(session, key, window, charge=True)
             self._charge_after_rollback(session, key, start)
         else:
-            async with self._sessionmaker() as own:
+            async with session_scope(self._sessionmaker) as own:
                 estimate, reset_in, _ = await self._count(own, key, window, charge=True)
-                await own.commit()
         if estimate > policy.limit(settings):
             count_refusal(policy.name)
             raise TooManyRequests(policy.message, retry_after=reset_in)
@@ -248,14 +247,13 @@ class RateLimiter:
     async def purge(self, older_than: datetime) -> int:
         """Forget counts older than ``older_than`` (``account_failure_memory_seconds`` is at most
         a day, and the caller passes a day, so no account attempt is forgotten early)."""
-        async with self._sessionmaker() as session:
+        async with session_scope(self._sessionmaker) as session:
             result = await session.execute(
                 delete(RateLimitBucket).where(RateLimitBucket.window_start < older_than)
             )
             accounts = await session.execute(
                 delete(SignInAttempts).where(SignInAttempts.last_attempt_at < older_than)
             )
-            await session.commit()
         return affected_rows(result) + affected_rows(accounts)
 
 
