@@ -18,14 +18,12 @@ from posfleet.models import (
     DeviceSettingDefinition,
     DeviceSettingValue,
     LinkCode,
-    PairingCode,
     Printer,
     Store,
     Till,
 )
 
 LINK_CODES = SingleUse(LinkCode)
-PAIRING_CODES = SingleUse(PairingCode)
 
 
 class DeviceRepository:
@@ -110,10 +108,9 @@ class DeviceRepository:
         )
         return code
 
-    async def revoke_codes(self, device_id: int, now: datetime) -> None:
-        """Every live link and pairing code of the device stops working."""
+    async def revoke_link_codes(self, device_id: int, now: datetime) -> None:
+        """Every live link code of the device stops working."""
         await LINK_CODES.revoke(self.session, LinkCode.device_id == device_id, now)
-        await PAIRING_CODES.revoke(self.session, PairingCode.device_id == device_id, now)
 
     async def revoke_refresh_tokens(self, device_id: int, now: datetime) -> None:
         await self.session.execute(

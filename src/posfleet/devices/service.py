@@ -28,6 +28,7 @@ from posfleet.kit.codes import new_code
 from posfleet.models import AuditEvent, Device, Printer, Store, Till
 from posfleet.models.base import UID_PATTERN, new_uid
 from posfleet.models.enums import AppCode, DeviceStatus
+from posfleet.pairing.codes import PairingCodes
 from posfleet.runtime import Runtime
 from posfleet.tenants.stores import StoreService
 from posfleet.webhooks.events import DEVICE_ACTIONS, device_data
@@ -340,7 +341,8 @@ class DeviceService:
         """A new credential epoch: tokens of the old one fail on their next request."""
         now = utcnow()
         device.credential_generation += 1
-        await self.repo.revoke_codes(device.id, now)
+        await self.repo.revoke_link_codes(device.id, now)
+        await PairingCodes(self.session).revoke_of_device(device.id, now)
         await self.repo.revoke_refresh_tokens(device.id, now)
 
     # Helpers
