@@ -13,6 +13,7 @@ Playwright drives the system Chromium through ``executable_path`` and never down
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -89,13 +90,14 @@ async def serving(settings: Settings, backend: str, workdir: Path) -> AsyncItera
         await runtime.close()
 
 
-def own_database(
+async def own_database(
     backend: str, pg_server: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     """A migrated database of the live server's own: its outbox worker runs for the whole
     session and must not take the messages of other tests' servers and workers."""
     url = empty_database(backend, pg_server, tmp_path_factory.mktemp(f"db-{backend}"))
-    upgrade(Settings(database_url=url, secret_key=TEST_SECRET))
+    # Alembic runs its own event loop: in a thread, beside this fixture's.
+    await asyncio.to_thread(upgrade, Settings(database_url=url, secret_key=TEST_SECRET))
     return url
 
 
@@ -113,7 +115,7 @@ async def live(
     if backend not in database_urls:
         pytest.skip("PostgreSQL is not installed (set POSFLEET_TEST_POSTGRES=require to fail)")
     settings = live_settings(
-        own_database(backend, pg_server, tmp_path_factory),
+        await own_database(backend, pg_server, tmp_path_factory),
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         sms_gateway_url=_gateway_server.url,
@@ -127,7 +129,7 @@ async def live(
 async def live_outbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     """posfleet with no transport configured: every code goes to the development outbox."""
     settings = live_settings(
-        own_database("sqlite", None, tmp_path_factory), pairing_resend_interval_seconds=0
+        await own_database("sqlite", None, tmp_path_factory), pairing_resend_interval_seconds=0
     )
     async with serving(settings, "sqlite", tmp_path_factory.mktemp("live-outbox")) as live:
         yield live
