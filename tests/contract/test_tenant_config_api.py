@@ -55,8 +55,8 @@ async def _arrange(settings: Settings) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str]
-) -> Iterator[tuple[str, str, str]]:
-    """One server (SQLite) for the whole module: the operations share it."""
+) -> Iterator[tuple[str, str, str, str]]:
+    """One server (SQLite) for the whole module: the operations share it (and one device)."""
     from posfleet.config import Environment
     from tests.conftest import TEST_SECRET
 
@@ -71,10 +71,20 @@ def served(
     )
     tenant_uid, token = asyncio.run(_arrange(settings))
     with running_posfleet(settings, tmp) as base:
-        yield base, tenant_uid, token
+        # Made before any generated request: those may add required device settings, which a
+        # device created later would have to fill in.
+        device = httpx.post(
+            f"{base}/v2/tenants/{tenant_uid}/devices",
+            json={"name": "D", "appCode": "CLIENT"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert device.status_code == 201, device.text
+        yield base, tenant_uid, token, device.json()["deviceUid"]
 
 
-def _rows(base: str, tenant_uid: str, headers: dict[str, str]) -> Callable[[Any], dict[str, Any]]:
+def _rows(
+    base: str, tenant_uid: str, headers: dict[str, str], device_uid: str
+) -> Callable[[Any], dict[str, Any]]:
     url = f"{base}/v2/tenants/{tenant_uid}"
 
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -112,13 +122,7 @@ def _rows(base: str, tenant_uid: str, headers: dict[str, str]) -> Callable[[Any]
         if "userUid" in names:
             values["userUid"] = post("/users", {"userCode": f"u{n}", "password": "2468"})["userUid"]
         if "deviceUid" in names:
-            r = httpx.post(
-                f"{base}/v2/tenants/{tenant_uid}/devices",
-                json={"name": "D", "appCode": "CLIENT"},
-                headers=headers,
-            )
-            assert r.status_code == 201, r.text
-            values["deviceUid"] = r.json()["deviceUid"]
+            values["deviceUid"] = device_uid
         if "key" in names:
             values["key"] = post("/device-settings", {"key": f"k{n}", "type": "BOOL"})["key"]
         return {k: v for k, v in values.items() if k in names}
@@ -128,13 +132,13 @@ def _rows(base: str, tenant_uid: str, headers: dict[str, str]) -> Callable[[Any]
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
 def test_generated_requests_get_no_5xx_and_schema_valid_answers(
-    served: tuple[str, str, str], operation_id: str
+    served: tuple[str, str, str, str], operation_id: str
 ) -> None:
-    base, tenant_uid, token = served
+    base, tenant_uid, token, device_uid = served
     headers = {"Authorization": f"Bearer {token}"}
     schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
     operation = schema.find_operation_by_id(operation_id)
-    fixed = _rows(base, tenant_uid, headers)(operation)
+    fixed = _rows(base, tenant_uid, headers, device_uid)(operation)
     strategy = st.one_of(
         operation.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed),
         operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed),
