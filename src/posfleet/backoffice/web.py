@@ -54,8 +54,8 @@ NAV: list[NavEntry] = []
 
 def add_nav(label: str, href: str, order: int) -> None:
     """Show ``label`` in the navigation of every signed-in page.  Taken orders: Devices 10,
-    Approve a device 20 (the device-flow verification page), Pairing codes 30 (reserved),
-    API access 40, Users 50, Stores 60, Configuration 70."""
+    Approve a device 20 (the device-flow verification page), API access 40, Users 50,
+    Stores 60, Configuration 70."""
     NAV.append(NavEntry(label, href, order))
     NAV.sort(key=lambda entry: entry.order)
 
