@@ -22,7 +22,9 @@ async def test_sign_in_and_create_a_device_with_the_keyboard_alone(
     """Every step is reachable by Tab and done with Enter; focus is always visible; the
     skip link comes first; nothing scrolls sideways at 768 px."""
     await page.goto(live.url("/backoffice/sign-in"))
-    await page.keyboard.type(office.admin.user_code)  # the user code field has the focus
+    # The user code field has the focus once the page has loaded: type only then.
+    await expect(page.get_by_label("User code")).to_be_focused()
+    await page.keyboard.type(office.admin.user_code)
     await page.keyboard.press("Tab")
     await page.keyboard.type(PASSWORD)
     await page.keyboard.press("Enter")
