@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.audit.repository import AuditFilter
 from posfleet.audit.service import AuditService
-from posfleet.db import session_scope
+from posfleet.cli_support import in_unit_of_work_with_runtime, run_async
 from posfleet.models import OutboxEntry, Tenant
 from posfleet.outbox.service import OutboxService
 from posfleet.outbox.worker import OutboxWorker
@@ -38,16 +37,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(webhooks_app, name="webhooks")
 
 
-def _run(work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
-    from posfleet.cli_support import run_async
-
-    async def run(runtime: Runtime) -> T:
-        async with session_scope(runtime.sessionmaker) as session:
-            return await work(session, runtime)
-
-    return run_async(run)
-
-
 async def _tenant(session: AsyncSession, uid: str) -> Tenant:
     return await TenantService(session).get_tenant(uid)
 
@@ -65,7 +54,6 @@ def worker(
 ) -> None:
     """Run the outbox worker as a process of its own (servers also run one unless
     POSFLEET_OUTBOX_WORKER=false)."""
-    from posfleet.cli_support import run_async
 
     async def run(runtime: Runtime) -> int:
         loop = OutboxWorker(runtime)
@@ -92,7 +80,7 @@ def outbox_dead(tenant: TenantOpt) -> None:
         owner = await _tenant(session, tenant)
         return [_line(e) for e in await OutboxService(session, runtime).dead(owner.id)]
 
-    for line in _run(work):
+    for line in in_unit_of_work_with_runtime(work):
         typer.echo(line)
 
 
@@ -107,7 +95,7 @@ def outbox_retry(
         owner = await _tenant(session, tenant)
         return _line(await OutboxService(session, runtime).retry_dead(message, owner.id))
 
-    typer.echo(_run(work))
+    typer.echo(in_unit_of_work_with_runtime(work))
 
 
 @webhooks_app.command("add")
@@ -126,7 +114,7 @@ def webhooks_add(
         )
         return endpoint.uid, secret
 
-    uid, secret = _run(work)
+    uid, secret = in_unit_of_work_with_runtime(work)
     typer.echo(f"endpoint {uid}\nsecret {secret}")
 
 
@@ -142,7 +130,7 @@ def webhooks_list(tenant: TenantOpt) -> None:
             for e in await WebhookService(session, runtime).of_tenant(owner.id)
         ]
 
-    for line in _run(work):
+    for line in in_unit_of_work_with_runtime(work):
         typer.echo(line)
 
 
@@ -165,7 +153,7 @@ def webhooks_set(
         )
         return f"{changed.uid}  {'enabled' if changed.enabled else 'disabled'}  {changed.url}"
 
-    typer.echo(_run(work))
+    typer.echo(in_unit_of_work_with_runtime(work))
 
 
 @webhooks_app.command("remove")
@@ -177,7 +165,7 @@ def webhooks_remove(tenant: TenantOpt, endpoint: EndpointArg) -> None:
         service = WebhookService(session, runtime)
         await service.delete(await service.get(owner.id, endpoint))
 
-    _run(work)
+    in_unit_of_work_with_runtime(work)
     typer.echo(f"endpoint {endpoint} removed")
 
 
@@ -190,7 +178,7 @@ def webhooks_test(tenant: TenantOpt, endpoint: EndpointArg) -> None:
         service = WebhookService(session, runtime)
         return (await service.send_test(await service.get(owner.id, endpoint))).uid
 
-    typer.echo(f"queued {_run(work)}")
+    typer.echo(f"queued {in_unit_of_work_with_runtime(work)}")
 
 
 @webhooks_app.command("log")
@@ -217,7 +205,7 @@ def webhooks_log(
                 )
         return lines
 
-    for line in _run(work):
+    for line in in_unit_of_work_with_runtime(work):
         typer.echo(line)
 
 
@@ -234,7 +222,7 @@ def webhooks_redeliver(
         service = WebhookService(session, runtime)
         return _line(await service.redeliver(await service.get(owner.id, endpoint), message))
 
-    typer.echo(_run(work))
+    typer.echo(in_unit_of_work_with_runtime(work))
 
 
 def events(
@@ -282,5 +270,5 @@ def events(
         lines.append(f"page {result.page_number}, {result.total_count} event(s) in all")
         return lines
 
-    for line in _run(work):
+    for line in in_unit_of_work_with_runtime(work):
         typer.echo(line)

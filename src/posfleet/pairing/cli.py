@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from posfleet.cli_support import run_async
 from posfleet.db import session_scope
 from posfleet.delivery.service import DeliveryService
 from posfleet.models import Delivery
@@ -30,7 +31,6 @@ pairing_app = typer.Typer(
 def _send(work: Callable[[PairingService, TenantService], Awaitable[PairingSent]]) -> PairingSent:
     """Queue the code (committed), then send it from this process and report the first
     attempt, so that the operator sees how it went without a server running."""
-    from posfleet.cli_support import run_async
 
     async def run(runtime: Runtime) -> PairingSent:
         async with session_scope(runtime.sessionmaker) as session:
