@@ -49,6 +49,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import insert
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -64,15 +65,17 @@ from tests.support.postgres import PostgresServer, running_postgres  # noqa: E40
 from posfleet.config import Environment, Settings  # noqa: E402
 from posfleet.devices.service import DeviceService  # noqa: E402
 from posfleet.kit.clock import utcnow  # noqa: E402
+from posfleet.kit.codes import new_secret  # noqa: E402
 from posfleet.migrations import upgrade  # noqa: E402
+from posfleet.models import DeviceRefreshToken  # noqa: E402
 from posfleet.models.enums import AppCode  # noqa: E402
 from posfleet.runtime import Runtime  # noqa: E402
-from posfleet.tokens.device_refresh import DeviceRefreshService  # noqa: E402
+from posfleet.tokens.device_refresh import REFRESH_PREFIX  # noqa: E402
 from posfleet.tokens.service import TokenService  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 32
-POOL_DEVICES = 8  # linked devices the posfleet refresh tokens are spread over
-WRITE_DEVICES = 20  # devices the admin updates of the links phase rename in turn
+POOL_DEVICES = 4  # linked devices the posfleet refresh tokens are spread over
+WRITE_DEVICES = 20  # at most this many devices take the admin updates of the links phase, in turn
 
 
 @dataclass
@@ -132,7 +135,7 @@ class Seed:
     admin_headers: dict[str, str]
 
 
-async def _seed(settings: Settings, links: int) -> Seed:
+async def _seed(settings: Settings, links: int, writes: int) -> Seed:
     runtime = Runtime.create(settings)
     await runtime.load_signing_keys()
     try:
@@ -155,7 +158,7 @@ async def _seed(settings: Settings, links: int) -> Seed:
             for i in range(links):
                 _, code = await device(f"Link {i}")
                 link_worlds.append(World(**{**main.__dict__, "code": code}))
-            writes = [(await device(f"Write {i}"))[0] for i in range(WRITE_DEVICES)]
+            writes = [(await device(f"Write {i}"))[0] for i in range(max(1, writes))]
             admin = await factories.user(
                 session, main.tenant, stores=[main.store], permissions=["TENANT.ADMIN"]
             )
@@ -169,22 +172,34 @@ async def _seed(settings: Settings, links: int) -> Seed:
 async def _refresh_tokens(
     settings: Settings, tenant_id: int, device_uids: list[str], app_id: str, count: int
 ) -> list[str]:
-    """``count`` refresh tokens of linked devices, last used an hour ago (as a device coming back
-    for a new device token would present), issued the way a link issues them."""
+    """``count`` refresh tokens of linked devices, made and hashed as a link issues them
+    (``DeviceRefreshService.issue``) but inserted in bulk, and last used an hour ago, as a device
+    coming back for a new device token presents them."""
     runtime = Runtime.create(settings)
     tokens: list[str] = []
     try:
         async with runtime.sessionmaker() as session:
             service = DeviceService(session, runtime)
             devices = [await service.get(tenant_id, uid) for uid in device_uids]
-            refresh = DeviceRefreshService(session, runtime)
             an_hour_ago = utcnow() - timedelta(hours=1)
+            rows = []
             for i in range(count):
-                tokens.append(refresh.issue(devices[i % len(devices)], app_id))
-                if i % 5000 == 4999 or i == count - 1:
-                    for row in session.new:
-                        row.last_used_at = an_hour_ago  # type: ignore[attr-defined]
-                    await session.flush()
+                device = devices[i % len(devices)]
+                secret = new_secret(REFRESH_PREFIX)
+                tokens.append(secret)
+                rows.append(
+                    {
+                        "tenant_id": device.tenant_id,
+                        "device_id": device.id,
+                        "token_hash": runtime.hasher.hash(secret),
+                        "app_id": app_id,
+                        "credential_generation": device.credential_generation,
+                        "created_at": an_hour_ago,
+                        "last_used_at": an_hour_ago,
+                    }
+                )
+            for at in range(0, len(rows), 5000):
+                await session.execute(insert(DeviceRefreshToken), rows[at : at + 5000])
             await session.commit()
     finally:
         await runtime.close()
@@ -288,8 +303,14 @@ def _run_engine(
     )
     upgrade(settings)
     links_needed = int(options.rounds * options.seconds * options.links_per_second) + 5
-    print(f"[{engine}] seeding posfleet ({links_needed} devices to link) …", flush=True)
-    seed = asyncio.run(_seed(settings, links_needed))
+    began = time.monotonic()
+
+    def say(text: str) -> None:
+        print(f"[{engine}] {time.monotonic() - began:5.0f} s  {text}", flush=True)
+
+    say(f"seeding posfleet ({links_needed} devices to link) …")
+    writes_needed = int(options.rounds * options.seconds * options.writes_per_second)
+    seed = asyncio.run(_seed(settings, links_needed, min(WRITE_DEVICES, writes_needed)))
     main = seed.main
     postmaster = _postmaster(pg)
     load_before = loadgen.loadavg()
@@ -324,7 +345,7 @@ def _run_engine(
         body_file.write_bytes(body)
         phases_per_contender = options.rounds + 1  # and the warm-up
         token_count = int(phases_per_contender * (options.seconds + 1) * options.token_rate)
-        print(f"[{engine}] issuing {token_count} posfleet refresh tokens …", flush=True)
+        say(f"issuing {token_count} posfleet refresh tokens …")
         pf_tokens = asyncio.run(
             _refresh_tokens(settings, main.tenant.id, pool_uids, main.app.app_id, token_count)
         )
@@ -356,10 +377,7 @@ def _run_engine(
         dot_server = None
         if options.dot:
             dot_count = int(phases_per_contender * (options.seconds + 1) * options.dot_token_rate)
-            print(
-                f"[{engine}] preparing django-oauth-toolkit ({dot_count} refresh tokens) …",
-                flush=True,
-            )
+            say(f"preparing django-oauth-toolkit ({dot_count} refresh tokens) …")
             if pg is None:
                 dot = dot_peer.prepare(
                     options.workdir, rundir, body_file, dot_count, sqlite_file=rundir / "dot.db"
@@ -388,6 +406,7 @@ def _run_engine(
                 port,
             )
         group.wait_ready()
+        say("every server answers")
 
         contenders: list[Contender] = []
         for kind, label, server in floors:
@@ -466,7 +485,7 @@ def _run_engine(
         devices_url = f"/v2/tenants/{main.tenant.uid}/devices"
         write_plan = [
             {
-                "url": f"{devices_url}/{seed.write_uids[i % WRITE_DEVICES]}",
+                "url": f"{devices_url}/{seed.write_uids[i % len(seed.write_uids)]}",
                 "body": {"name": f"Renamed {i}"},
                 "headers": seed.admin_headers,
             }
@@ -515,12 +534,11 @@ def _run_engine(
             if record:
                 c.phases.append(result)
             tag = f"round {number}" if record else "warm-up"
-            print(
-                f"[{engine}] {tag:>8} {c.key:<16} {result.rps:>9,.0f} req/s  p50 "
+            say(
+                f"{tag:>8} {c.key:<16} {result.rps:>9,.0f} req/s  p50 "
                 f"{result.p50_ms:7.1f} ms  p99 {result.p99_ms:7.1f} ms  "
                 f"cpu {result.cpu_us:7.0f} µs/req  non-2xx {result.non2xx}"
-                + (f"  exhausted {result.exhausted}" if result.exhausted else ""),
-                flush=True,
+                + (f"  exhausted {result.exhausted}" if result.exhausted else "")
             )
 
         if options.warmup > 0:
