@@ -529,6 +529,7 @@ def _run_engine(
                 out, _ = driver.communicate(timeout=seconds + 30)
                 line = next(x for x in out.splitlines() if x.startswith("RESULT "))
                 background = json.loads(line.removeprefix("RESULT "))
+                background["settle_seconds"] = _settle(c.server.pid)
                 if record:
                     c.background.append(background)
             if record:
@@ -552,6 +553,21 @@ def _run_engine(
             if server.proc.poll() is not None:
                 notes.append(f"{server.name} exited during the run")
     return EngineRun(engine, contenders, [load_before, loadgen.loadavg()], notes)
+
+
+def _settle(pid: int, limit: float = 60.0) -> float:
+    """Wait until the server is idle again (under 10 % of a core over half a second, at most
+    ``limit`` seconds): links the background process gave up on may still be running there, and
+    would otherwise load the next contender's phase.  Returns the seconds waited."""
+    began = time.monotonic()
+    last = loadgen.tree_cpu_seconds(pid)
+    while time.monotonic() - began < limit:
+        time.sleep(0.5)
+        now = loadgen.tree_cpu_seconds(pid)
+        if now - last < 0.05:
+            break
+        last = now
+    return round(time.monotonic() - began, 1)
 
 
 def _floor_label(kind: str) -> str:
@@ -622,6 +638,8 @@ def report(runs: list[EngineRun], options: Options) -> tuple[str, list[dict[str,
             if (c.key, c.label) not in order:
                 order.append((c.key, c.label))
             summaries[(run.engine, c.key)] = Summary.of(c.phases)
+    ranks = ["floor-a", "floor-b", "floor-c", "get", "dot-get", "token", "dot-refresh", "get-links"]
+    order.sort(key=lambda item: next(i for i, r in enumerate(ranks) if item[0].startswith(r)))
     engines = [r.engine for r in runs]
     lines = []
     head = "| contender |"
@@ -685,13 +703,22 @@ def report(runs: list[EngineRun], options: Options) -> tuple[str, list[dict[str,
                     f"{_counts(links)}, {sum(b['links_unfinished'] for b in c.background)} "
                     f"unfinished; {sum(b['writes_offered'] for b in c.background)} admin updates "
                     f"offered, answers {_counts(writes)}, "
-                    f"{sum(b['writes_unfinished'] for b in c.background)} unfinished."
+                    f"{sum(b['writes_unfinished'] for b in c.background)} unfinished; the "
+                    f"server was idle again {_settled(c.background)} after each phase."
                 )
     lines.append("")
     checks = []
     lines.append("| target | " + " | ".join(names[e] for e in engines) + " |")
     lines.append("|---|" + "---|" * len(engines))
     targets = _targets(summaries, engines)
+    failures: dict[str, tuple[str, bool]] = {}
+    for run in runs:
+        s5xx = sum(p.s5xx for c in run.contenders for p in c.phases)
+        for c in run.contenders:
+            for b in c.background:
+                s5xx += sum(v for k, v in {**b["links"], **b["writes"]}.items() if k[0] == "5")
+        failures[run.engine] = (f"{s5xx} 5xx", s5xx == 0)
+    targets.append(("no 5xx answer (wrk phases, links, admin updates)", failures))
     for name, per_engine in targets:
         cells = []
         for e in engines:
@@ -718,6 +745,11 @@ def _sum_counts(items: Any) -> dict[str, int]:
         for k, v in counts.items():
             total[k] = total.get(k, 0) + v
     return total
+
+
+def _settled(background: list[dict[str, Any]]) -> str:
+    waits = [b["settle_seconds"] for b in background]
+    return f"{min(waits):g} to {max(waits):g} s" if waits else "—"
 
 
 def _counts(counts: dict[str, int]) -> str:
