@@ -214,6 +214,8 @@ def _posfleet_env(database_url: str) -> dict[str, str]:
         "POSFLEET_ENVIRONMENT": "production",
         "POSFLEET_LOG_LEVEL": "warning",
         "POSFLEET_RATE_LIMIT_PER_ADDRESS": "100000000",
+        # The one device token is used by every GET phase of the run, however long it is.
+        "POSFLEET_DEVICE_TOKEN_TTL_SECONDS": "86400",
     }
 
 
