@@ -317,7 +317,11 @@ def _run_engine(
     postmaster = _postmaster(pg)
     load_before = loadgen.loadavg()
 
-    with loadgen.servers(rundir) as group:
+    logdir = options.workdir / "logs" / engine
+    shutil.rmtree(logdir, ignore_errors=True)
+    logdir.mkdir(parents=True)
+    say(f"server logs in {logdir}")
+    with loadgen.servers(logdir) as group:
         port = loadgen.free_port()
         posfleet = group.start(
             "posfleet",
@@ -641,7 +645,7 @@ def report(runs: list[EngineRun], options: Options) -> tuple[str, list[dict[str,
                 order.append((c.key, c.label))
             summaries[(run.engine, c.key)] = Summary.of(c.phases)
     ranks = ["floor-a", "floor-b", "floor-c", "get", "dot-get", "token", "dot-refresh", "get-links"]
-    order.sort(key=lambda item: next(i for i, r in enumerate(ranks) if item[0].startswith(r)))
+    order.sort(key=lambda item: ranks.index(item[0] if item[0] in ranks else item[0][:7]))
     engines = [r.engine for r in runs]
     lines = []
     head = "| contender |"
@@ -718,7 +722,8 @@ def report(runs: list[EngineRun], options: Options) -> tuple[str, list[dict[str,
         s5xx = sum(p.s5xx for c in run.contenders for p in c.phases)
         for c in run.contenders:
             for b in c.background:
-                s5xx += sum(v for k, v in {**b["links"], **b["writes"]}.items() if k[0] == "5")
+                for counts in (b["links"], b["writes"]):
+                    s5xx += sum(v for k, v in counts.items() if k.startswith("5"))
         failures[run.engine] = (f"{s5xx} 5xx", s5xx == 0)
     targets.append(("no 5xx answer (wrk phases, links, admin updates)", failures))
     for name, per_engine in targets:
