@@ -19,6 +19,7 @@ from posfleet.backoffice import (
     signin,
     stores,
     users,
+    webhooks,
 )
 from posfleet.backoffice.web import HERE, PREFIX, add_nav
 
@@ -31,6 +32,7 @@ def install(app: FastAPI) -> None:
     app.include_router(users.router)
     app.include_router(stores.router)
     app.include_router(configuration.router)
+    app.include_router(webhooks.router)
     app.include_router(deviceflow.router)
     app.include_router(deviceflow.short_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="backoffice-static")
@@ -45,5 +47,6 @@ add_nav("API access", f"{PREFIX}/access", 40)
 add_nav("Users", f"{PREFIX}/users", 50)
 add_nav("Stores", f"{PREFIX}/stores", 60)
 add_nav("Configuration", f"{PREFIX}/configuration", 70)
+add_nav("Webhooks", f"{PREFIX}/webhooks", 80)
 
 __all__ = ["install"]

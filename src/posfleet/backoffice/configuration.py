@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from posfleet.apps.service import AppRegistryService
-from posfleet.backoffice.forms import checked
+from posfleet.backoffice.forms import attempt, checked
 from posfleet.backoffice.web import (
     PREFIX,
     CsrfChecked,
@@ -23,7 +23,6 @@ from posfleet.backoffice.web import (
     redirect,
     render,
 )
-from posfleet.errors import AppError, ValidationFailed
 from posfleet.http import DbSession, ReadSession
 from posfleet.models.enums import DenominationMaterial, ReasonKind, SettingType
 from posfleet.tenants.reasons import DenominationFields, ReasonFields, ReasonService
@@ -71,14 +70,8 @@ async def _create(
     work: Callable[[], Awaitable[object]],
     done: str,
 ) -> Response:
-    try:
-        async with db.begin_nested():
-            await work()
-    except ValidationFailed as exc:
-        errors = dict(exc.errors) or {"form": exc.message}
-    except AppError as exc:
-        errors = {"form": exc.message}
-    else:
+    errors = await attempt(db, work)
+    if errors is None:
         return redirect(request, CONFIGURATION, flash=done)
     forms = {form_name: {"given": values, "errors": errors}}
     return await _page(request, staff, db, forms=forms, status_code=400)

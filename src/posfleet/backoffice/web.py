@@ -55,7 +55,7 @@ NAV: list[NavEntry] = []
 def add_nav(label: str, href: str, order: int) -> None:
     """Show ``label`` in the navigation of every signed-in page.  Taken orders: Devices 10,
     Approve a device 20 (the device-flow verification page), API access 40, Users 50,
-    Stores 60, Configuration 70."""
+    Stores 60, Configuration 70, Webhooks 80."""
     NAV.append(NavEntry(label, href, order))
     NAV.sort(key=lambda entry: entry.order)
 
