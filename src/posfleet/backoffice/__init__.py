@@ -12,10 +12,12 @@ from starlette.responses import RedirectResponse
 
 from posfleet.backoffice import (
     access,
+    config_rows,
     configuration,
     deviceflow,
     devices,
     pairing,
+    payment_methods,
     signin,
     stores,
     users,
@@ -32,6 +34,8 @@ def install(app: FastAPI) -> None:
     app.include_router(users.router)
     app.include_router(stores.router)
     app.include_router(configuration.router)
+    app.include_router(config_rows.router)
+    app.include_router(payment_methods.router)
     app.include_router(webhooks.router)
     app.include_router(deviceflow.router)
     app.include_router(deviceflow.short_router)

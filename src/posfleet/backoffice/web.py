@@ -177,6 +177,30 @@ def render(
     return response
 
 
+def confirm_page(
+    request: Request,
+    staff: Staff,
+    *,
+    heading: str,
+    text: str,
+    action: str,
+    fields: Mapping[str, str],
+    button: str,
+    back: str,
+) -> HTMLResponse:
+    """Ask before removing something: ``button`` POSTs ``fields`` to ``action``; *Keep it*
+    goes back to ``back``."""
+    context = {
+        "heading": heading,
+        "text": text,
+        "action": action,
+        "fields": fields,
+        "button": button,
+        "back": back,
+    }
+    return render(request, "confirm_delete.html", context, staff=staff)
+
+
 def redirect(request: Request, url: str, *, flash: str | None = None) -> RedirectResponse:
     """303 to ``url`` (POST-redirect-GET), with ``flash`` shown on the next page."""
     if flash is not None:
