@@ -59,6 +59,8 @@ async def test_an_endpoint_added_on_the_page_gets_a_signed_test_event_logged_and
     await _reload_until(page, "#log", "HTTP 204")
     await expect(page.locator("#log")).to_contain_text(first.message_id)
     await expect(page.locator("#log")).to_contain_text("SENT")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 768  # the log and the edit form fit a tablet held upright
 
     await page.get_by_role("button", name=f"Send {first.message_id} again").click()
     await expect(page.get_by_role("status")).to_contain_text("same webhook-id")
