@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,12 +87,50 @@ async def shoot(base: str, manifest: dict) -> None:
         await page.goto(base + "/backoffice/stores")
         await save("stores")
 
+        with receiving() as receiver_url:
+            await page.goto(base + "/backoffice/webhooks")
+            await page.get_by_label("URL", exact=True).fill(receiver_url)
+            await page.get_by_label("Description (optional)").fill("ERP integration")
+            for event in ("device.created", "device.blocked", "device.deleted"):
+                await page.get_by_label(event, exact=True).check()
+            await page.get_by_role("button", name="Add endpoint").click()
+            await page.get_by_role("link", name="Go to the endpoint").click()
+            await page.get_by_role("button", name="Send a test event").click()
+            for _ in range(50):
+                await page.reload()
+                if "HTTP 204" in await page.locator("main").inner_text():
+                    break
+                await asyncio.sleep(0.2)
+            await save("webhooks")
+
         tablet = await browser.new_context(viewport={"width": 768, "height": 1024})
         tablet_page = await tablet.new_page()
         await tablet_page.context.add_cookies(await context.cookies())
         await tablet_page.goto(base + "/backoffice/devices")
         await save("devices-768", tablet_page)
         await browser.close()
+
+
+@contextlib.contextmanager
+def receiving() -> Iterator[str]:
+    """A webhook receiver on loopback that answers 204 to every POST; yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/posfleet-events"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def main() -> None:
@@ -100,6 +142,8 @@ def main() -> None:
             secret_key="screenshots-" + "s" * 40,
             environment=Environment.DEVELOPMENT,
             log_level="warning",
+            # The pictured webhook endpoint is a receiver on this machine.
+            webhook_allow_private_addresses=True,
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSFLEET_")}
         env.update(settings_environment(settings))

@@ -21,6 +21,7 @@ from posfleet.flow import audit_events as flow_audit_events
 from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
 from posfleet.flow import device_flow as flow_device_flow
+from posfleet.flow import device_flow_access as flow_device_flow_access
 from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.flow import tenant_config as flow_tenant_config
 from posfleet.flow import webhooks as flow_webhooks
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_device_flow.router)
     app.include_router(flow_pairing_codes.router)
     app.include_router(flow_tenant_config.router)
+    app.include_router(flow_device_flow_access.router)
     app.include_router(commerce_router.router)
     app.include_router(flow_webhooks.router)
     app.webhooks.include_router(flow_webhooks.documented)

@@ -37,6 +37,9 @@ class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def add(self, event: AuditEvent) -> None:
+        self.session.add(event)
+
     async def page(self, f: AuditFilter, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
         where = f.conditions()
         total = await self.session.scalar(select(func.count(AuditEvent.id)).where(*where))

@@ -59,6 +59,12 @@ class AuditService:
     def __init__(self, session: AsyncSession) -> None:
         self.repository = AuditRepository(session)
 
+    def record(self, tenant_id: int, actor: str, action: str, **detail: object) -> None:
+        """A change to the tenant itself (no device), in the caller's unit of work."""
+        self.repository.add(
+            AuditEvent(tenant_id=tenant_id, actor=actor, action=action, detail=detail)
+        )
+
     async def timeline(
         self, f: AuditFilter, page_number: int, page_size: int
     ) -> Page[TimelineEntry]:

@@ -12,13 +12,16 @@ from starlette.responses import RedirectResponse
 
 from posfleet.backoffice import (
     access,
+    config_rows,
     configuration,
     deviceflow,
     devices,
     pairing,
+    payment_methods,
     signin,
     stores,
     users,
+    webhooks,
 )
 from posfleet.backoffice.web import HERE, PREFIX, add_nav
 
@@ -31,6 +34,9 @@ def install(app: FastAPI) -> None:
     app.include_router(users.router)
     app.include_router(stores.router)
     app.include_router(configuration.router)
+    app.include_router(config_rows.router)
+    app.include_router(payment_methods.router)
+    app.include_router(webhooks.router)
     app.include_router(deviceflow.router)
     app.include_router(deviceflow.short_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="backoffice-static")
@@ -45,5 +51,6 @@ add_nav("API access", f"{PREFIX}/access", 40)
 add_nav("Users", f"{PREFIX}/users", 50)
 add_nav("Stores", f"{PREFIX}/stores", 60)
 add_nav("Configuration", f"{PREFIX}/configuration", 70)
+add_nav("Webhooks", f"{PREFIX}/webhooks", 80)
 
 __all__ = ["install"]

@@ -1,6 +1,8 @@
 """Tenant configuration a device reads: discount and return reasons, currency denominations,
-device setting definitions (each listed and created), and the registered apps and device-flow
-clients (shared by every tenant, listed only).  Only a tenant administrator gets here."""
+device setting definitions (each listed and created here, changed in :mod:`.config_rows`), the
+registered apps (shared by every tenant, listed only) and which device-flow clients the
+tenant's users may approve (the clients themselves are shared by every tenant).  Only a tenant
+administrator gets here."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from posfleet.apps.service import AppRegistryService
-from posfleet.backoffice.forms import checked
+from posfleet.backoffice.forms import attempt, checked
 from posfleet.backoffice.web import (
     PREFIX,
     CsrfChecked,
@@ -23,7 +25,7 @@ from posfleet.backoffice.web import (
     redirect,
     render,
 )
-from posfleet.errors import AppError, ValidationFailed
+from posfleet.deviceflow.access import ClientAccessService
 from posfleet.http import DbSession, ReadSession
 from posfleet.models.enums import DenominationMaterial, ReasonKind, SettingType
 from posfleet.tenants.reasons import DenominationFields, ReasonFields, ReasonService
@@ -53,7 +55,7 @@ async def _page(
         "denominations": await reasons.list_denominations(tenant_id),
         "definitions": await SettingDefinitionService(db).list_setting_definitions(tenant_id),
         "apps": await apps.list_apps(),
-        "clients": await apps.list_device_flow_clients(),
+        "client_access": await ClientAccessService(db).of_tenant(tenant_id),
         "reason_kinds": list(ReasonKind),
         "materials": list(DenominationMaterial),
         "setting_types": list(SettingType),
@@ -67,18 +69,12 @@ async def _create(
     staff: Staff,
     db: AsyncSession,
     form_name: str,
-    values: Mapping[str, str],
+    values: Mapping[str, object],
     work: Callable[[], Awaitable[object]],
     done: str,
 ) -> Response:
-    try:
-        async with db.begin_nested():
-            await work()
-    except ValidationFailed as exc:
-        errors = dict(exc.errors) or {"form": exc.message}
-    except AppError as exc:
-        errors = {"form": exc.message}
-    else:
+    errors = await attempt(db, work)
+    if errors is None:
         return redirect(request, CONFIGURATION, flash=done)
     forms = {form_name: {"given": values, "errors": errors}}
     return await _page(request, staff, db, forms=forms, status_code=400)
@@ -144,3 +140,26 @@ async def define_setting(
     return await _create(
         request, staff, db, "setting", values, work, f"Setting {values['key'].strip()} defined."
     )
+
+
+@router.post("/configuration/device-flow-clients")
+async def choose_device_flow_clients(
+    request: Request, _: CsrfChecked, staff: SignedIn, db: DbSession
+) -> Response:
+    staff.require_tenant_admin()
+    form = await request.form()
+    only_listed = form.get("allow") == "listed"
+    chosen = [str(c) for c in form.getlist("clients")]
+
+    async def work() -> object:
+        return await ClientAccessService(db).choose(
+            staff.tenant.id, only_listed=only_listed, client_ids=chosen, actor=staff.actor
+        )
+
+    done = (
+        "Only the checked device-flow clients may be approved now."
+        if only_listed
+        else "Every active device-flow client may be approved."
+    )
+    values = {"allow": "listed" if only_listed else "every", "clients": chosen}
+    return await _create(request, staff, db, "clients", values, work, done)

@@ -107,6 +107,7 @@ async def _look_up(
     try:
         await service.charge_attempt(staff.tenant, address)
         found = await service.pending(code)
+        await service.check_client(staff.tenant, found)
     except AppError as exc:
         return _refused(request, staff, code, exc)
     return await _review(request, staff, service, found)

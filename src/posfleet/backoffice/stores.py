@@ -11,7 +11,7 @@ from fastapi import Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from posfleet.backoffice.forms import checked
+from posfleet.backoffice.forms import attempt, checked
 from posfleet.backoffice.web import (
     PREFIX,
     CsrfChecked,
@@ -22,7 +22,7 @@ from posfleet.backoffice.web import (
     redirect,
     render,
 )
-from posfleet.errors import AppError, ValidationFailed
+from posfleet.errors import ValidationFailed
 from posfleet.http import DbSession, ReadSession
 from posfleet.models.base import UID_PATTERN
 from posfleet.models.enums import PrinterType
@@ -73,14 +73,8 @@ async def _create(
     work: Any,
     done: str,
 ) -> Response:
-    try:
-        async with db.begin_nested():
-            await work()
-    except ValidationFailed as exc:
-        errors = dict(exc.errors) or {"form": exc.message}
-    except AppError as exc:
-        errors = {"form": exc.message}
-    else:
+    errors = await attempt(db, work)
+    if errors is None:
         return redirect(request, STORES, flash=done)
     forms = {form_name: {"given": values, "errors": errors}}
     return await _page(request, staff, db, forms=forms, status_code=400)

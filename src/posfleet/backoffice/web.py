@@ -55,7 +55,7 @@ NAV: list[NavEntry] = []
 def add_nav(label: str, href: str, order: int) -> None:
     """Show ``label`` in the navigation of every signed-in page.  Taken orders: Devices 10,
     Approve a device 20 (the device-flow verification page), API access 40, Users 50,
-    Stores 60, Configuration 70."""
+    Stores 60, Configuration 70, Webhooks 80."""
     NAV.append(NavEntry(label, href, order))
     NAV.sort(key=lambda entry: entry.order)
 
@@ -175,6 +175,30 @@ def render(
     # Pages show link codes and secrets once; no cache may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def confirm_page(
+    request: Request,
+    staff: Staff,
+    *,
+    heading: str,
+    text: str,
+    action: str,
+    fields: Mapping[str, str],
+    button: str,
+    back: str,
+) -> HTMLResponse:
+    """Ask before removing something: ``button`` POSTs ``fields`` to ``action``; *Keep it*
+    goes back to ``back``."""
+    context = {
+        "heading": heading,
+        "text": text,
+        "action": action,
+        "fields": fields,
+        "button": button,
+        "back": back,
+    }
+    return render(request, "confirm_delete.html", context, staff=staff)
 
 
 def redirect(request: Request, url: str, *, flash: str | None = None) -> RedirectResponse:

@@ -13,8 +13,10 @@ The rules:
    even a thousand pending grants leave an address about 2·10^7 minutes for even odds of
    hitting one; the tenant budget bounds what many addresses can do for one tenant.
 3. **Authorize** (FULL or INTEGRATION user of the tenant; the page's signed-in FULL user).
-   The code must name a pending, unexpired grant; unknown, expired, denied and already
-   authorized codes each answer 400 with their own code.  The grant is decided with a
+   The tenant must allow the grant's client (:mod:`posfleet.deviceflow.access`; every active
+   client unless the tenant lists the ones it allows).  The code must name a pending,
+   unexpired grant; unknown, expired, denied and already authorized codes each answer 400
+   with their own code.  The grant is decided with a
    conditional UPDATE: of concurrent decisions exactly one wins, and only the winner creates
    the device (ACTIVE, in the chosen store and till, with the grant's name and
    systemInformation).  A failure after the decision rolls the decision back with it.
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.apps.service import AppRegistryService
+from posfleet.deviceflow.access import ClientAccessService
 from posfleet.deviceflow.repository import GrantRepository
 from posfleet.devices.service import DeviceService
 from posfleet.errors import BadRequest, Forbidden
@@ -85,6 +88,7 @@ class DeviceFlowService:
         self.stores = StoreService(session)
         self.users = UserService(session)
         self.devices = DeviceService(session, runtime)
+        self.access = ClientAccessService(session)
 
     @property
     def verification_uri(self) -> str:
@@ -168,6 +172,10 @@ class DeviceFlowService:
             )
         return PendingGrant(grant, client, format_code(code))
 
+    async def check_client(self, tenant: Tenant, found: PendingGrant) -> None:
+        """Refuse a grant of a client the tenant does not allow (400 client_not_allowed)."""
+        await self.access.check(tenant.id, found.client)
+
     async def places(self, tenant: Tenant, user: TenantUser) -> list[tuple[Store, list[Till]]]:
         """The stores the user may put a device in, each with its tills."""
         tills = await self.stores.list_tills(tenant.id)
@@ -203,6 +211,7 @@ class DeviceFlowService:
         user = self._may_decide(user)
         await self.charge_attempt(tenant, address)
         found = await self.pending(typed_code)
+        await self.check_client(tenant, found)
         store = await self.stores.find_store(tenant.id, store_uid)
         if store is not None and not await self.users.has_store_access(user, store):
             raise Forbidden("The user has no access to this store")

@@ -7,6 +7,8 @@ from posfleet.models.currency_denomination import CurrencyDenomination
 from posfleet.models.delivery import Delivery
 from posfleet.models.device import Device
 from posfleet.models.device_count import DeviceCount
+from posfleet.models.device_flow_access import DeviceFlowAccess
+from posfleet.models.device_flow_allowed_client import DeviceFlowAllowedClient
 from posfleet.models.device_flow_client import DeviceFlowClient
 from posfleet.models.device_grant import DeviceGrant
 from posfleet.models.device_printer import DevicePrinter
@@ -45,6 +47,8 @@ __all__ = [
     "Delivery",
     "Device",
     "DeviceCount",
+    "DeviceFlowAccess",
+    "DeviceFlowAllowedClient",
     "DeviceFlowClient",
     "DeviceGrant",
     "DevicePrinter",

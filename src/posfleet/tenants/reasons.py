@@ -128,6 +128,18 @@ class ReasonService:
     ) -> Page[CurrencyDenomination]:
         return await self.repository.page(self.repository.denominations_query(tenant_id), page)
 
+    async def get_denomination(
+        self,
+        tenant_id: int,
+        denomination: int,
+        material: DenominationMaterial,
+        currency_code: str | None = None,
+    ) -> CurrencyDenomination:
+        found = await self.find_denomination(tenant_id, denomination, material, currency_code)
+        if found is None:
+            raise NotFound(f"No {material.lower()} {denomination} in this tenant")
+        return found
+
     async def delete_denomination(
         self,
         tenant_id: int,
@@ -135,7 +147,6 @@ class ReasonService:
         material: DenominationMaterial,
         currency_code: str | None = None,
     ) -> None:
-        found = await self.find_denomination(tenant_id, denomination, material, currency_code)
-        if found is None:
-            raise NotFound(f"No {material.lower()} {denomination} in this tenant")
-        await self.repository.delete(found)
+        await self.repository.delete(
+            await self.get_denomination(tenant_id, denomination, material, currency_code)
+        )

@@ -136,6 +136,12 @@ class WebhookService:
         await self.repository.flush()
         return endpoint
 
+    async def rotate_secret(self, endpoint: WebhookEndpoint) -> str:
+        """Give the endpoint a new signing secret made here; the old one stops at once."""
+        secret = new_secret()
+        await self.update(endpoint, EndpointChanges(secret=secret))
+        return secret
+
     async def delete(self, endpoint: WebhookEndpoint) -> None:
         await self.repository.delete(endpoint)
 

@@ -2,7 +2,8 @@
 over real HTTP on loopback.
 
 * ``live`` — one posfleet server per database engine for the whole run (tests isolate by tenant),
-  with ``live.runtime`` to arrange rows in the same database and ``live.url(path)``.
+  with ``live.runtime`` to arrange rows in the same database and ``live.url(path)``; its webhooks
+  may go to ``webhook_receiver``, a Standard Webhooks verifier on loopback.
 * ``browser`` — one headless Chromium for the whole run; ``page`` — a fresh context (its own
   cookies) and page per test.
 * ``office`` — a tenant with a store, a till, a FULL user with TENANT.ADMIN and a REGULAR user.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from tests import factories
 from tests.commerce.conftest import GATEWAY_SECRET
 from tests.commerce.receivers import GatewayReceiver, SmtpReceiver
 from tests.conftest import BACKENDS, TEST_SECRET
+from tests.outbox.receiver import WebhookReceiver, running_receiver
 from tests.support.cli import empty_database
 from tests.support.postgres import PostgresServer
 from tests.support.server import running_posfleet
@@ -110,7 +112,8 @@ async def live(
     _gateway_server: GatewayReceiver,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Live]:
-    """Codes go by email through the test SMTP server, by SMS and WhatsApp through the gateway."""
+    """Codes go by email through the test SMTP server, by SMS and WhatsApp through the gateway;
+    webhooks may go to loopback."""
     backend: str = request.param
     if backend not in database_urls:
         pytest.skip("PostgreSQL is not installed (set POSFLEET_TEST_POSTGRES=require to fail)")
@@ -120,6 +123,8 @@ async def live(
         smtp_port=smtp.port,
         sms_gateway_url=_gateway_server.url,
         sms_gateway_secret=GATEWAY_SECRET,
+        # Webhook endpoints point at a receiver on loopback.
+        webhook_allow_private_addresses=True,
     )
     async with serving(settings, backend, tmp_path_factory.mktemp(f"live-{backend}")) as live:
         yield live
@@ -127,12 +132,19 @@ async def live(
 
 @pytest.fixture(scope="session")
 async def live_outbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
-    """posfleet with no transport configured: every code goes to the development outbox."""
+    """posfleet with no transport configured: every code goes to the development outbox.  Its
+    webhook URLs are guarded as in production (no loopback or private addresses)."""
     settings = live_settings(
         await own_database("sqlite", None, tmp_path_factory), pairing_resend_interval_seconds=0
     )
     async with serving(settings, "sqlite", tmp_path_factory.mktemp("live-outbox")) as live:
         yield live
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    with running_receiver() as receiver:
+        yield receiver
 
 
 def _require_chromium() -> None:

@@ -155,3 +155,38 @@ async def test_an_expired_a_used_and_an_unknown_code_each_get_a_clear_message(
     await expect(page.get_by_role("status")).to_contain_text("approved")
     await page.goto(live.url(f"/device?code={used['deviceCode']}"))
     await expect(page.locator("#code-error")).to_contain_text("already been used")
+
+
+async def test_a_client_the_tenant_does_not_allow_is_refused_on_the_page_until_it_is_allowed(
+    page: Page, live: Live, office: Office
+) -> None:
+    """With only listed clients allowed and this one unchecked, its code is refused with the
+    reason in place; once checked under Configuration the same code is approved."""
+    client_id, registered = await _register(live, name="Unlisted tablet")
+    code = registered["deviceCode"]
+    await sign_in(page, live, office.admin)
+    await page.goto(live.url("/backoffice/configuration"))
+    clients = page.locator("#clients")
+    await expect(clients.get_by_text(f"Legacy POS ({client_id}, CLIENT)")).to_be_visible()
+    await page.get_by_label("Only the clients checked below").check()
+    await page.get_by_role("button", name="Save device-flow clients").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Only the checked device-flow clients may be approved now."
+    )
+    await expect(page.get_by_label("Only the clients checked below")).to_be_checked()
+
+    await page.goto(live.url(f"/device?code={code}"))
+    await expect(page.locator("#code-error")).to_contain_text(
+        f"This tenant does not allow devices of the device-flow client Legacy POS ({client_id})"
+    )
+
+    await page.goto(live.url("/backoffice/configuration"))
+    await page.get_by_label(f"Legacy POS ({client_id}, CLIENT)").check()
+    await page.get_by_role("button", name="Save device-flow clients").click()
+    await expect(page.get_by_role("status")).to_contain_text("Only the checked")
+    await page.goto(live.url(f"/device?code={code}"))
+    await expect(page.get_by_role("heading", name="A device asks to join")).to_be_visible()
+    await page.get_by_label("Store").select_option(label=office.store.name)
+    await page.get_by_role("button", name="Approve").click()
+    await expect(page.get_by_role("status")).to_contain_text("is approved and active")
+    assert (await _poll(live, client_id, registered)).status_code == 200
