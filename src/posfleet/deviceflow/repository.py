@@ -52,6 +52,7 @@ class GrantRepository:
         return await self.session.scalar(
             select(DeviceGrant)
             .where(hash_is_any(DeviceGrant.identifier_hash, identifier_hashes))
+            .order_by(DeviceGrant.id.desc())  # one per listed secret at most: the newest
             .limit(1)
             .execution_options(populate_existing=True)
         )
