@@ -4,8 +4,8 @@ One mechanism for every table that keeps something encrypted with the server sec
 keys, webhook signing secrets, queued messages): each owner declares its column with a
 :class:`Resealer` (as single-use codes declare :class:`~posfleet.kit.single_use.SingleUse`) and
 says how one value is opened and sealed again.  Each row is rewritten with a conditional UPDATE
-(``WHERE id = … AND secret_key_id = <the id it was read with>``), so a row that another request
-changed or blanked meanwhile is left as that request left it.
+(``WHERE id = … AND secret_key_id = <as read> AND <column> = <as read>``), so a row that another
+request changed or blanked meanwhile is left as that request left it.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Resealer(Generic[RowT]):
             result = await session.execute(
                 update(table)
                 .where(table.id == row.id, table.secret_key_id == row.secret_key_id)
-                .where(sealed.is_not(None))
+                .where(sealed == row[1])
                 .values(
                     {
                         self._column: self._reseal(row[1], old, secrets.current, row),
