@@ -56,6 +56,8 @@ def test_hashes_are_made_under_the_newest_and_found_under_every_listed_secret() 
     assert during.matches("ABCD-1234", stored, key_id(OLD))
     assert not during.matches("ABCD-1234", stored, key_id(NEW))
     assert not after.matches("ABCD-1234", stored, key_id(OLD))
+    assert during.matches("ABCD-1234", stored)  # under any listed secret
+    assert not after.matches("ABCD-1234", stored)
     assert stored not in after.hashes("ABCD-1234")
     assert (during.key_id, after.key_id) == (key_id(NEW), key_id(NEW))
 

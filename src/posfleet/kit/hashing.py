@@ -180,9 +180,14 @@ class SecretHasher:
         mac.update(value.encode())
         return mac.hexdigest()
 
-    def matches(self, value: str, expected_hash: str, key_id: str) -> bool:
+    def matches(self, value: str, expected_hash: str, key_id: str | None = None) -> bool:
         """Whether ``value`` hashes to ``expected_hash`` under ``key_id``'s secret (False when
-        that secret is no longer live)."""
+        that secret is no longer live), or with no ``key_id`` under any live secret."""
+        if key_id is None:
+            found = False
+            for candidate in self.hashes(value):  # every one compared: constant work
+                found |= hmac.compare_digest(candidate, expected_hash)
+            return found
         actual = self.hash_with(value, key_id)
         return actual is not None and hmac.compare_digest(actual, expected_hash)
 
