@@ -29,6 +29,7 @@ from posfleet.db import session_scope
 from posfleet.devices.cli import devices_app
 from posfleet.outbox import cli as outbox_cli
 from posfleet.pairing.cli import pairing_app
+from posfleet.rotation.cli import secrets_app
 from posfleet.runtime import Runtime
 from posfleet.tenants import cli as tenants_cli
 from posfleet.tokens import keys
@@ -55,6 +56,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(app_app, name="app")
 app.add_typer(client_app, name="client")
 app.add_typer(devices_app, name="devices")
+app.add_typer(secrets_app, name="secrets")
 outbox_cli.register(app)
 
 
@@ -138,6 +140,9 @@ def keys_rotate() -> None:
     typer.echo(f"New signing key {run_async(work)} is now used for new tokens.")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -182,6 +187,9 @@ def serve(
         workers=workers or settings.workers,
         # X-Forwarded-For is read by posfleet itself, from POSFLEET_TRUSTED_PROXIES only.
         proxy_headers=False,
+        # uvicorn replaces a worker that does not answer its health check within 5 s; a worker
+        # still starting on a busy machine can take longer, and was replaced again and again.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level=settings.log_level,
         access_log=False,
     )

@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from posfleet.kit.keyring import ServerSecrets
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -73,6 +75,13 @@ class Settings(BaseSettings):
         ),
     )
     secret_key_file: Path = Path("./posfleet.secret")
+    previous_secret_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Comma-separated server secrets that `secret_key` replaced, newest first: what was "
+            "hashed or encrypted under them keeps working until they are removed."
+        ),
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -235,6 +244,16 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment is not Environment.PRODUCTION
+
+    def server_secrets(self) -> ServerSecrets:
+        """The current secret and the previous ones still listed, newest first."""
+        previous = self.previous_secret_keys.get_secret_value() if self.previous_secret_keys else ""
+        return ServerSecrets.of(
+            [
+                self.secret(),
+                *(part.strip().encode() for part in previous.split(",") if part.strip()),
+            ]
+        )
 
     def secret(self) -> bytes:
         """The server secret; in development it is created once and kept in a file."""

@@ -54,8 +54,14 @@ MEANINGS: dict[str, str] = {
     "connection before it fails.",
     "database_echo": "Log every SQL statement (debugging only).",
     "secret_key": "Server secret: pepper for code and token hashes and the key that encrypts "
-    "JWT signing keys at rest. Required in production; every replica needs the same value.",
+    "JWT signing keys, webhook secrets and queued messages at rest, and signs back-office "
+    "cookies. Required in production; every replica needs the same value. New hashes and "
+    "ciphertexts use it; to rotate it, see `previous_secret_keys`.",
     "secret_key_file": "Where development keeps a generated secret when `secret_key` is unset.",
+    "previous_secret_keys": "Comma-separated server secrets that `secret_key` replaced, newest "
+    "first. Codes, tokens and API keys hashed under them keep verifying, and data encrypted "
+    "under them keeps opening, until a secret is removed from this list; see "
+    "[security.md](security.md#rotating-the-server-secret) for when that is safe.",
     "public_base_url": "The URL clients reach posfleet at; used in `verificationUri`, "
     "messages and printed instructions.",
     "host": "Address `posfleet serve` binds to.",

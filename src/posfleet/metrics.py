@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -90,8 +92,26 @@ def _allowed(request: Request, runtime: Runtime) -> bool:
         return False
 
 
+def _forget_dead_workers(directory: str) -> None:
+    """Drop the live-sum gauges of worker processes that have exited (prometheus-client's
+    ``mark_process_dead``, which nothing else calls: uvicorn replaces a dead worker without
+    telling the others), so a worker killed mid-check is not counted as checking for ever.
+    Counters and histograms of dead workers stay: their counts must not go backwards."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+        except PermissionError:  # alive, under another user
+            continue
+
+
 def _registry() -> Any:
     if values.ValueClass is not values.MutexValue:  # prometheus-client multiprocess mode
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory:
+            _forget_dead_workers(directory)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return registry

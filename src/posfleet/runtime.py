@@ -20,6 +20,7 @@ from posfleet.kit.changes import Changes, changes_for, watch_local_writes
 from posfleet.kit.clock import unix, utcnow
 from posfleet.kit.hashing import SecretHasher
 from posfleet.kit.jwt import JwtCodec, TokenType
+from posfleet.kit.keyring import ServerSecrets
 from posfleet.kit.lru import LruCache
 from posfleet.kit.ratelimit import RateLimiter
 from posfleet.tokens import keys
@@ -66,7 +67,7 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     read_sessionmaker: async_sessionmaker[AsyncSession]
     per_statement_sessionmaker: async_sessionmaker[AsyncSession]
-    secret: bytes
+    secret: ServerSecrets  # newest first (kit/keyring.py)
     hasher: SecretHasher
     codec: JwtCodec
     limiter: RateLimiter
@@ -88,7 +89,7 @@ class Runtime:
     def create(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
-        secret = settings.secret()
+        secret = settings.server_secrets()
         runtime = cls(
             settings=settings,
             engine=engine,

@@ -27,7 +27,9 @@ async def _device(session: AsyncSession) -> Device:
 
 
 def _row(device: Device, code: str) -> LinkCode:
-    return LinkCode(tenant_id=device.tenant_id, device_id=device.id, code_hash=code)
+    return LinkCode(
+        tenant_id=device.tenant_id, device_id=device.id, code_hash=code, secret_key_id="k"
+    )
 
 
 async def _code(runtime: Runtime, code_id: int) -> LinkCode:

@@ -122,7 +122,11 @@ async def test_a_device_has_at_most_one_live_link_code(session: AsyncSession) ->
     async def code(state: CodeState) -> None:
         session.add(
             LinkCode(
-                tenant_id=tenant.id, device_id=device.id, code_hash=unique("hash"), state=state
+                tenant_id=tenant.id,
+                device_id=device.id,
+                code_hash=unique("hash"),
+                secret_key_id="k",
+                state=state,
             )
         )
         await session.flush()
@@ -137,11 +141,17 @@ async def test_a_live_link_code_hash_is_unique_across_devices(session: AsyncSess
     tenant = await factories.tenant(session)
     first, second = await factories.device(session, tenant), await factories.device(session, tenant)
     code_hash = unique("hash")
-    session.add(LinkCode(tenant_id=tenant.id, device_id=first.id, code_hash=code_hash))
+    session.add(
+        LinkCode(tenant_id=tenant.id, device_id=first.id, code_hash=code_hash, secret_key_id="k")
+    )
     await session.flush()
 
     async def same_code() -> None:
-        session.add(LinkCode(tenant_id=tenant.id, device_id=second.id, code_hash=code_hash))
+        session.add(
+            LinkCode(
+                tenant_id=tenant.id, device_id=second.id, code_hash=code_hash, secret_key_id="k"
+            )
+        )
         await session.flush()
 
     await refused(session, same_code())
@@ -158,21 +168,27 @@ async def _a_tenant_with_everything(session: AsyncSession) -> dict[str, Any]:
     session.add_all(
         [
             DevicePrinter(device_id=device.id, printer_id=printer.id),
-            LinkCode(tenant_id=tenant.id, device_id=device.id, code_hash=unique("h")),
+            LinkCode(
+                tenant_id=tenant.id, device_id=device.id, code_hash=unique("h"), secret_key_id="k"
+            ),
             PairingCode(
                 tenant_id=tenant.id,
                 device_id=device.id,
                 code_hash=unique("h"),
+                secret_key_id="k",
                 expires_at=now + timedelta(minutes=5),
             ),
             DeviceRefreshToken(
                 tenant_id=tenant.id,
                 device_id=device.id,
                 token_hash=unique("h"),
+                secret_key_id="k",
                 app_id="app",
                 credential_generation=1,
             ),
-            ApiKey(tenant_id=tenant.id, name="k", prefix="pk", key_hash=unique("h")),
+            ApiKey(
+                tenant_id=tenant.id, name="k", prefix="pk", key_hash=unique("h"), secret_key_id="k"
+            ),
             IntegrationToken(tenant_id=tenant.id, user_id=user.id, name="erp"),
             StorePaymentMethod(
                 tenant_id=tenant.id, store_id=store.id, code=PaymentCode.CASH, name="Cash"

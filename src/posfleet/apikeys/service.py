@@ -60,6 +60,7 @@ class ApiKeyService:
                 name=name,
                 prefix=secret[: len(KEY_PREFIX) + 6],
                 key_hash=self.hasher.hash(secret),
+                secret_key_id=self.hasher.key_id,
                 scope=scope,
                 channel=channel,
             )
@@ -91,7 +92,7 @@ class ApiKeyService:
         """The tenant a storefront POS key opens, or 401."""
         if not presented:
             raise Unauthorized("An X-Api-Key header is required")
-        found = await self.repository.with_tenant_by_hash(self.hasher.hash(presented))
+        found = await self.repository.with_tenant_by_hash(self.hasher.hashes(presented))
         if found is None:
             raise Unauthorized("The API key is not valid")
         key, tenant = found
@@ -102,4 +103,10 @@ class ApiKeyService:
             or key.channel != CHANNEL_POS
         ):
             raise Unauthorized("The API key is not valid for this store")
+        if key.secret_key_id != self.hasher.key_id:
+            # Hashed under an older server secret: API keys live for years, so the first use
+            # after a rotation hashes the key anew, and the old secret stops being needed.
+            await self.repository.rehash(
+                key.id, key.secret_key_id, self.hasher.hash(presented), self.hasher.key_id
+            )
         return tenant

@@ -50,9 +50,14 @@ class BackOfficeSession:
         return hmac.compare_digest(self.csrf.encode(), presented.encode())
 
 
-def _key(settings: Settings) -> bytes:
-    # A key of its own, derived from the server secret, so this MAC means nothing elsewhere.
-    return hmac.new(settings.secret(), _PURPOSE, hashlib.sha256).digest()
+def _keys(settings: Settings) -> list[bytes]:
+    """A key of its own from each listed server secret (newest first), so this MAC means
+    nothing elsewhere: cookies are signed with the newest and verify under any of them, so a
+    secret rotation does not sign everyone out until the old secret is removed."""
+    return [
+        hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+        for secret in settings.server_secrets().secrets
+    ]
 
 
 def _b64(data: bytes) -> str:
@@ -68,7 +73,7 @@ def encode(session: BackOfficeSession, settings: Settings) -> str:
         {"c": session.csrf, "t": session.token, "s": session.seen, "f": session.flash},
         separators=(",", ":"),
     ).encode()
-    mac = hmac.new(_key(settings), body, hashlib.sha256).digest()
+    mac = hmac.new(_keys(settings)[0], body, hashlib.sha256).digest()
     return f"{_b64(body)}.{_b64(mac)}"
 
 
@@ -79,8 +84,10 @@ def decode(value: str | None, settings: Settings) -> BackOfficeSession:
     try:
         body_text, mac_text = value.split(".")
         body, mac = _unb64(body_text), _unb64(mac_text)
-        expected = hmac.new(_key(settings), body, hashlib.sha256).digest()
-        if not hmac.compare_digest(mac, expected):
+        if not any(
+            hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest())
+            for key in _keys(settings)
+        ):
             return BackOfficeSession()
         data = json.loads(body)
         session = BackOfficeSession(

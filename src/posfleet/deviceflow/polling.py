@@ -45,7 +45,7 @@ class DevicePollService:
         self.tokens = TokenService(session, runtime)
 
     async def poll(self, client_id: str, device_identifier: str) -> DeviceToken:
-        grant = await self.repo.by_identifier_hash(self.runtime.hasher.hash(device_identifier))
+        grant = await self.repo.by_identifier_hash(self.runtime.hasher.hashes(device_identifier))
         client = await self.apps.device_flow_client_by_id(grant.client_id) if grant else None
         if grant is None or client is None or client.client_id != client_id:
             raise RefreshRefused(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
+from posfleet.kit.keyring import hash_is_any
 from posfleet.kit.single_use import SingleUse
 from posfleet.models import DeviceGrant
 from posfleet.models.enums import GrantState
@@ -33,11 +34,12 @@ class GrantRepository:
         """A new grant whose device code no other pending grant has, and the code in clear."""
         return await GRANTS.draw(self.session, new_code, build)
 
-    async def by_code_hash(self, code_hash: str) -> DeviceGrant | None:
-        """The grant with this code; a pending one before older decided ones."""
+    async def by_code_hash(self, code_hashes: Sequence[str]) -> DeviceGrant | None:
+        """The grant with this code (its hash under any live server secret); a pending one
+        before older decided ones."""
         return await self.session.scalar(
             select(DeviceGrant)
-            .where(DeviceGrant.device_code_hash == code_hash)
+            .where(hash_is_any(DeviceGrant.device_code_hash, code_hashes))
             .order_by(
                 case((DeviceGrant.state == GrantState.PENDING, 0), else_=1),
                 DeviceGrant.id.desc(),
@@ -46,10 +48,12 @@ class GrantRepository:
             .execution_options(populate_existing=True)
         )
 
-    async def by_identifier_hash(self, identifier_hash: str) -> DeviceGrant | None:
+    async def by_identifier_hash(self, identifier_hashes: Sequence[str]) -> DeviceGrant | None:
         return await self.session.scalar(
             select(DeviceGrant)
-            .where(DeviceGrant.identifier_hash == identifier_hash)
+            .where(hash_is_any(DeviceGrant.identifier_hash, identifier_hashes))
+            .order_by(DeviceGrant.id.desc())  # one per listed secret at most: the newest
+            .limit(1)
             .execution_options(populate_existing=True)
         )
 

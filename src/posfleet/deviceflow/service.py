@@ -123,6 +123,7 @@ class DeviceFlowService:
                 client_id=client.id,
                 device_code_hash=hasher.hash(code),
                 identifier_hash=hasher.hash(identifier),
+                secret_key_id=hasher.key_id,
                 name=(name or "").strip()[:200],
                 system_information=(system_information or "")[:MAX_TEXT],
                 state=GrantState.PENDING,
@@ -146,7 +147,7 @@ class DeviceFlowService:
     async def pending(self, typed_code: str) -> PendingGrant:
         """The pending grant a typed code names, or 400 saying why there is none."""
         code = normalize_code(typed_code)
-        grant = await self.repo.by_code_hash(self.runtime.hasher.hash(code)) if code else None
+        grant = await self.repo.by_code_hash(self.runtime.hasher.hashes(code)) if code else None
         if grant is None:
             raise BadRequest(
                 "No device is waiting for this code; check it on the device's screen",

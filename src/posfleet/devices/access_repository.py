@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.kit.keyring import hash_is_any
 from posfleet.kit.single_use import SingleUse
 from posfleet.models import Device, LinkCode
 from posfleet.models.enums import CodeState
@@ -19,12 +21,13 @@ class DeviceAccessRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def link_code(self, code_hash: str) -> LinkCode | None:
-        """The code with this hash; a live one first, else the newest dead one."""
+    async def link_code(self, code_hashes: Sequence[str]) -> LinkCode | None:
+        """The code with one of these hashes (one per live server secret); a live one first,
+        else the newest dead one."""
         live_first = case((LinkCode.state == CodeState.LIVE, 0), else_=1)
         return await self.session.scalar(
             select(LinkCode)
-            .where(LinkCode.code_hash == code_hash)
+            .where(hash_is_any(LinkCode.code_hash, code_hashes))
             .order_by(live_first, LinkCode.id.desc())
             .limit(1)
         )

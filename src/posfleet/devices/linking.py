@@ -92,7 +92,7 @@ class LinkService:
         # queue behind each other holding database connections.
         await self.runtime.limiter.hit(ratelimit.LINK, self.settings, address=address)
         code = normalize_code(typed_code)
-        link_code = await self.repo.link_code(self.runtime.hasher.hash(code)) if code else None
+        link_code = await self.repo.link_code(self.runtime.hasher.hashes(code)) if code else None
         if link_code is None or link_code.state in (CodeState.SPENT, CodeState.REVOKED):
             raise NotFound(UNKNOWN_CODE, code="unknown_link_code", keeps_work=True)
         if link_code.state is CodeState.LOCKED:

@@ -94,7 +94,11 @@ class DeviceRepository:
         await self.session.flush()
 
     async def draw_link_code(
-        self, device: Device, new_code: Callable[[], str], hash_code: Callable[[str], str]
+        self,
+        device: Device,
+        new_code: Callable[[], str],
+        hash_code: Callable[[str], str],
+        secret_key_id: str,
     ) -> str:
         """A new live link code for the device, unique among live codes; the code in clear."""
         _row, code = await LINK_CODES.draw(
@@ -104,6 +108,7 @@ class DeviceRepository:
                 tenant_id=device.tenant_id,
                 device_id=device.id,
                 code_hash=hash_code(code),
+                secret_key_id=secret_key_id,
             ),
         )
         return code

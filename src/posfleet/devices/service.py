@@ -363,7 +363,7 @@ class DeviceService:
     async def _issue_link_code(self, device: Device) -> str:
         length = self.runtime.settings.link_code_length
         return await self.repo.draw_link_code(
-            device, lambda: new_code(length), self.runtime.hasher.hash
+            device, lambda: new_code(length), self.runtime.hasher.hash, self.runtime.hasher.key_id
         )
 
     async def _current_placement(self, device: Device) -> tuple[Store | None, Till | None]:

@@ -35,6 +35,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from posfleet.errors import TooManyRequests
+from posfleet.kit.keyring import ServerSecrets
 
 # OWASP Password Storage Cheat Sheet, argon2id: "minimum configuration of 19 MiB of memory, an
 # iteration count of 2, and 1 degree of parallelism".
@@ -138,13 +139,58 @@ def password_needs_rehash(password_hash: str) -> bool:
 
 
 class SecretHasher:
-    """Keyed hash of codes and tokens."""
+    """Keyed hash of codes and tokens under every live server secret.
 
-    def __init__(self, key: bytes) -> None:
-        self._key = hashlib.sha256(b"posfleet-secret-hash\x00" + key).digest()
+    New hashes use the newest secret (:attr:`key_id` names it, and is stored with the hash);
+    :meth:`hashes` gives the hash under each live secret, newest first, so that looking a
+    presented code up stays one indexed ``IN`` query while older secrets are still listed.  The
+    keyed HMAC state of each secret is made once, so a hash costs a copy and one update.
+    """
+
+    def __init__(self, secrets: ServerSecrets) -> None:
+        self._macs = [
+            (kid, hmac.new(_hash_key(secret), digestmod=hashlib.sha256))
+            for kid, secret in secrets.items()
+        ]
+        self._by_id = dict(self._macs)
+        self.key_id = secrets.current_id
 
     def hash(self, value: str) -> str:
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+        """The hash under the newest secret."""
+        mac = self._macs[0][1].copy()
+        mac.update(value.encode())
+        return mac.hexdigest()
 
-    def matches(self, value: str, expected_hash: str) -> bool:
-        return hmac.compare_digest(self.hash(value), expected_hash)
+    def hashes(self, value: str) -> list[str]:
+        """The hash under each live secret, newest first."""
+        encoded = value.encode()
+        result = []
+        for _kid, template in self._macs:
+            mac = template.copy()
+            mac.update(encoded)
+            result.append(mac.hexdigest())
+        return result
+
+    def hash_with(self, value: str, key_id: str) -> str | None:
+        """The hash under the secret ``key_id`` names; None when that secret is not live."""
+        template = self._by_id.get(key_id)
+        if template is None:
+            return None
+        mac = template.copy()
+        mac.update(value.encode())
+        return mac.hexdigest()
+
+    def matches(self, value: str, expected_hash: str, key_id: str | None = None) -> bool:
+        """Whether ``value`` hashes to ``expected_hash`` under ``key_id``'s secret (False when
+        that secret is no longer live), or with no ``key_id`` under any live secret."""
+        if key_id is None:
+            found = False
+            for candidate in self.hashes(value):  # every one compared: constant work
+                found |= hmac.compare_digest(candidate, expected_hash)
+            return found
+        actual = self.hash_with(value, key_id)
+        return actual is not None and hmac.compare_digest(actual, expected_hash)
+
+
+def _hash_key(secret: bytes) -> bytes:
+    return hashlib.sha256(b"posfleet-secret-hash\x00" + secret).digest()

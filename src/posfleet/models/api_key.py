@@ -19,6 +19,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The server secret the hash or ciphertext above was made with (kit/keyring.py).
+    secret_key_id: Mapped[str] = mapped_column(String(16))
     scope: Mapped[str] = mapped_column(String(32), default="storefront")
     channel: Mapped[str] = mapped_column(String(32), default="pos")
     created_at: Mapped[datetime] = created_at_column()

@@ -37,6 +37,8 @@ class DeviceGrant(Base):
     )
     device_code_hash: Mapped[str] = mapped_column(String(64))
     identifier_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The server secret the hash or ciphertext above was made with (kit/keyring.py).
+    secret_key_id: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
     system_information: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[GrantState] = mapped_column(

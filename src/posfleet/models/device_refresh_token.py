@@ -17,6 +17,8 @@ class DeviceRefreshToken(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The server secret the hash or ciphertext above was made with (kit/keyring.py).
+    secret_key_id: Mapped[str] = mapped_column(String(16))
     app_id: Mapped[str] = mapped_column(String(100))
     credential_generation: Mapped[int]
     created_at: Mapped[datetime] = created_at_column()

@@ -22,6 +22,8 @@ class OtpChallenge(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     otp_hash: Mapped[str] = mapped_column(String(64))
+    # The server secret the hash or ciphertext above was made with (kit/keyring.py).
+    secret_key_id: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(32), default="login")
     channel: Mapped[DeliveryChannel] = mapped_column(EnumString(DeliveryChannel, 16))
     state: Mapped[CodeState] = mapped_column(EnumString(CodeState, 16), default=CodeState.LIVE)

@@ -37,6 +37,8 @@ class OutboxEntry(Base):
     event_type: Mapped[str] = mapped_column(String(64), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The server secret ``sealed`` is sealed under (kit/keyring.py); None when blank.
+    secret_key_id: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[OutboxStatus] = mapped_column(
         EnumString(OutboxStatus, 16), default=OutboxStatus.PENDING
     )

@@ -30,6 +30,8 @@ class PairingCode(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
+    # The server secret the hash or ciphertext above was made with (kit/keyring.py).
+    secret_key_id: Mapped[str] = mapped_column(String(16))
     state: Mapped[CodeState] = mapped_column(EnumString(CodeState, 16), default=CodeState.LIVE)
     failed_attempts: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[str] = mapped_column(String(100), default="")

@@ -18,6 +18,8 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     algorithm: Mapped[str] = mapped_column(String(16))
     private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # The server secret the hash or ciphertext above was made with (kit/keyring.py).
+    secret_key_id: Mapped[str] = mapped_column(String(16))
     public_jwk: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = created_at_column()
     retired_at: Mapped[datetime | None]

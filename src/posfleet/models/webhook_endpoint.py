@@ -20,6 +20,8 @@ class WebhookEndpoint(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     events: Mapped[list[str]] = mapped_column(default=list)
     sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    # The server secret the hash or ciphertext above was made with (kit/keyring.py).
+    secret_key_id: Mapped[str] = mapped_column(String(16))
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
     failing_since: Mapped[datetime | None]

@@ -9,8 +9,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
+from posfleet.kit.keyring import ServerSecrets
+from posfleet.kit.resealing import ResealBatch, Resealer
+from posfleet.kit.sealing import resealing
 from posfleet.models import OutboxAttempt, OutboxEntry
 from posfleet.models.enums import OutboxStatus
+
+# HKDF purpose of the messages waiting to be sent (kit/sealing.py)
+MESSAGE_SEALING = "outbox-message"
+QUEUED_MESSAGES = Resealer(OutboxEntry, "sealed", resealing(MESSAGE_SEALING))
 
 
 class OutboxRepository:
@@ -22,6 +29,11 @@ class OutboxRepository:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+    async def reencrypt_batch(
+        self, secrets: ServerSecrets, after_id: int, limit: int, *, dry_run: bool
+    ) -> ResealBatch:
+        return await QUEUED_MESSAGES.batch(self.session, secrets, after_id, limit, dry_run=dry_run)
 
     async def claim(self, now: datetime, until: datetime, lease: str, limit: int) -> list[int]:
         """Lease up to ``limit`` due messages to the caller until ``until``.

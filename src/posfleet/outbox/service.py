@@ -16,15 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.db import after_commit
 from posfleet.errors import BadRequest, NotFound
 from posfleet.kit.clock import utcnow
+from posfleet.kit.keyring import ServerSecrets
+from posfleet.kit.resealing import ResealBatch
 from posfleet.kit.sealing import Sealer
 from posfleet.models import OutboxAttempt, OutboxEntry
 from posfleet.models.base import new_uid
 from posfleet.models.enums import OutboxKind, OutboxStatus
 from posfleet.outbox import signal
-from posfleet.outbox.repository import OutboxRepository
+from posfleet.outbox.repository import MESSAGE_SEALING, OutboxRepository
 from posfleet.runtime import Runtime
-
-MESSAGE_SEALING = "outbox-message"
 
 
 def message_sealer(runtime: Runtime) -> Sealer:
@@ -40,8 +40,8 @@ class SealedMessage:
         return sealer.seal(json.dumps({"subject": self.subject, "body": self.body}).encode())
 
     @classmethod
-    def open(cls, sealer: Sealer, sealed: bytes) -> SealedMessage:
-        values = json.loads(sealer.open(sealed))
+    def open(cls, sealer: Sealer, sealed: bytes, key_id: str) -> SealedMessage:
+        values = json.loads(sealer.open(sealed, key_id))
         return cls(subject=values["subject"], body=values["body"])
 
 
@@ -61,9 +61,17 @@ class OutboxService:
         after_commit(self.session, lambda: signal.wake(self.runtime))
         return entry
 
+    async def reencrypt_batch(
+        self, secrets: ServerSecrets, after_id: int, limit: int, *, dry_run: bool
+    ) -> ResealBatch:
+        """Seal up to ``limit`` waiting messages (ids above ``after_id``) under the newest
+        server secret."""
+        return await self.repository.reencrypt_batch(secrets, after_id, limit, dry_run=dry_run)
+
     def enqueue_delivery(
         self, tenant_id: int, delivery_id: int, message: SealedMessage
     ) -> OutboxEntry:
+        sealer = message_sealer(self.runtime)
         return self._queue(
             OutboxEntry(
                 uid=new_message_id(),
@@ -71,7 +79,8 @@ class OutboxService:
                 kind=OutboxKind.DELIVERY,
                 delivery_id=delivery_id,
                 payload={},
-                sealed=message.seal(message_sealer(self.runtime)),
+                sealed=message.seal(sealer),
+                secret_key_id=sealer.key_id,
                 status=OutboxStatus.PENDING,
                 attempts=0,
                 next_attempt_at=utcnow(),

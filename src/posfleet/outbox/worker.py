@@ -25,6 +25,7 @@ from posfleet.delivery.service import DeliveryService
 from posfleet.delivery.transport import DeliveryFailed, OutgoingMessage
 from posfleet.kit.clock import utcnow
 from posfleet.kit.meters import count_outcome
+from posfleet.kit.sealing import RetiredSecret
 from posfleet.models import OutboxAttempt, OutboxEntry
 from posfleet.models.enums import DeliveryChannel, OutboxKind, OutboxStatus
 from posfleet.outbox import schedule, signal
@@ -57,6 +58,8 @@ class _Job:
     endpoint_id: int | None = None
     endpoint_enabled: bool = True
     endpoint_failing: bool = False
+    # why the message cannot be read (sealed under a server secret no longer listed): it dies
+    unreadable: str = ""
 
 
 class OutboxWorker:
@@ -125,7 +128,13 @@ class OutboxWorker:
             assert entry.sealed is not None
             delivery = await deliveries.repository.get_by_id(entry.delivery_id)
             assert delivery is not None  # the entry goes with its delivery (cascade)
-            message = SealedMessage.open(message_sealer(self.runtime), entry.sealed)
+            try:
+                message = SealedMessage.open(
+                    message_sealer(self.runtime), entry.sealed, entry.secret_key_id or ""
+                )
+            except RetiredSecret as exc:
+                job.unreadable = str(exc)
+                message = SealedMessage(subject="", body="")
             job.transport = delivery.transport
             job.delivery = OutgoingMessage(
                 delivery_id=delivery.id,
@@ -140,7 +149,10 @@ class OutboxWorker:
             endpoint = await webhooks.repository.by_id(entry.endpoint_id)
             assert endpoint is not None  # the entry goes with its endpoint (cascade)
             job.url = endpoint.url
-            job.secret = webhooks.secret_of(endpoint)
+            try:
+                job.secret = webhooks.secret_of(endpoint)
+            except RetiredSecret as exc:
+                job.unreadable = str(exc)
             job.payload = entry.payload
             job.endpoint_id = endpoint.id
             job.endpoint_enabled = endpoint.enabled
@@ -162,6 +174,8 @@ class OutboxWorker:
             log.exception("outbox outcome could not be recorded", message=job.uid)
 
     async def _send(self, job: _Job) -> WebhookResult:
+        if job.unreadable:
+            return WebhookResult(False, None, job.unreadable)
         if job.kind is OutboxKind.WEBHOOK:
             if not job.endpoint_enabled:
                 return WebhookResult(False, None, "endpoint disabled")
@@ -195,7 +209,11 @@ class OutboxWorker:
                 "finished_at": at,
                 "sealed": None,
             }
-        elif wait is None or (job.kind is OutboxKind.WEBHOOK and not job.endpoint_enabled):
+        elif (
+            wait is None
+            or job.unreadable
+            or (job.kind is OutboxKind.WEBHOOK and not job.endpoint_enabled)
+        ):
             values = {"status": OutboxStatus.DEAD, "finished_at": at, "sealed": None}
         else:
             values = {"next_attempt_at": now + wait}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.kit.keyring import hash_is_any
 from posfleet.kit.single_use import SingleUse
 from posfleet.models import Device, PairingCode
 from posfleet.models.enums import CodeState
@@ -25,11 +26,14 @@ class PairingRepository:
         """A new live code unique among the tenant's live codes, and the code in clear."""
         return await PAIRING_CODES.draw(self.session, new_code, build)
 
-    async def by_hash(self, tenant_id: int, code_hash: str) -> PairingCode | None:
-        """The code with this hash; a live one before older spent or revoked ones."""
+    async def by_hash(self, tenant_id: int, code_hashes: Sequence[str]) -> PairingCode | None:
+        """The code with one of these hashes (one per live server secret); a live one before
+        older spent or revoked ones."""
         return await self.session.scalar(
             select(PairingCode)
-            .where(PairingCode.tenant_id == tenant_id, PairingCode.code_hash == code_hash)
+            .where(
+                PairingCode.tenant_id == tenant_id, hash_is_any(PairingCode.code_hash, code_hashes)
+            )
             .order_by(
                 case((PairingCode.state == CodeState.LIVE, 0), else_=1),
                 PairingCode.created_at.desc(),

@@ -77,6 +77,7 @@ class PairingService:
                 tenant_id=tenant.id,
                 device_id=device.id,
                 code_hash=self.hasher.hash(code),
+                secret_key_id=self.hasher.key_id,
                 state=CodeState.LIVE,
                 failed_attempts=0,
                 created_by=actor[:100],
@@ -173,7 +174,7 @@ class PairingService:
         )
         now = utcnow()
         code = normalize_code(presented)
-        row = await self.repository.by_hash(tenant.id, self.hasher.hash(code)) if code else None
+        row = await self.repository.by_hash(tenant.id, self.hasher.hashes(code)) if code else None
         if row is None:
             await self.limiter.charge(
                 ratelimit.PAIRING_GUESSES, self.settings, session=self.session, tenant=tenant.uid

@@ -135,6 +135,7 @@ class OtpService:
                 store_id=store.id,
                 token_hash=token_hash,
                 otp_hash=self.hasher.hash(f"{token_hash}:{otp}"),
+                secret_key_id=self.hasher.key_id,
                 action=LOGIN,
                 channel=channel,
                 state=CodeState.LIVE,
@@ -168,8 +169,9 @@ class OtpService:
             raise ValidationFailed(
                 "Unsupported otp_action", errors={"otp_action": "must be 'login'"}
             )
-        token_hash = self.hasher.hash(otp_token)
-        challenge = await self.repository.challenge_by_token_hash(tenant.id, token_hash)
+        challenge = await self.repository.challenge_by_token_hash(
+            tenant.id, self.hasher.hashes(otp_token)
+        )
         if challenge is None:
             raise BadRequest("The otp_token is not valid", code="otp_token_invalid")
         now = utcnow()
@@ -181,7 +183,11 @@ class OtpService:
             raise BadRequest("A newer code was sent; use that one", code="otp_superseded")
         if challenge.expires_at <= now:
             raise BadRequest("This code has expired; request a new one", code="otp_expired")
-        if not self.hasher.matches(f"{token_hash}:{otp.strip()}", challenge.otp_hash):
+        # The OTP's hash is keyed like the token's: under the secret the challenge names.
+        key_id = challenge.secret_key_id
+        if not self.hasher.matches(
+            f"{challenge.token_hash}:{otp.strip()}", challenge.otp_hash, key_id
+        ):
             state = await self.repository.charge_challenge(
                 challenge.id, self.settings.otp_max_failures, now
             )

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
+from posfleet.kit.keyring import hash_is_any
 from posfleet.kit.single_use import SingleUse
 from posfleet.models import Device, OtpChallenge, PosRefreshToken, PosSession, TenantUser
 from posfleet.models.enums import CodeState, SessionState
@@ -29,11 +30,17 @@ class PosRepository:
 
     # OTP challenges ----------------------------------------------------------------------
 
-    async def challenge_by_token_hash(self, tenant_id: int, token_hash: str) -> OtpChallenge | None:
+    async def challenge_by_token_hash(
+        self, tenant_id: int, token_hashes: Sequence[str]
+    ) -> OtpChallenge | None:
+        """The challenge with one of these token hashes (one per live server secret)."""
         return await self.session.scalar(
-            select(OtpChallenge).where(
-                OtpChallenge.tenant_id == tenant_id, OtpChallenge.token_hash == token_hash
+            select(OtpChallenge)
+            .where(
+                OtpChallenge.tenant_id == tenant_id,
+                hash_is_any(OtpChallenge.token_hash, token_hashes),
             )
+            .limit(1)
         )
 
     async def spend_challenge(self, challenge_id: int, now: datetime) -> bool:

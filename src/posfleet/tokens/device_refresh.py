@@ -57,6 +57,7 @@ class DeviceRefreshService:
                 tenant_id=device.tenant_id,
                 device_id=device.id,
                 token_hash=self.runtime.hasher.hash(secret),
+                secret_key_id=self.runtime.hasher.key_id,
                 app_id=app_id,
                 credential_generation=device.credential_generation,
             )
@@ -65,7 +66,7 @@ class DeviceRefreshService:
 
     async def redeem(self, app_id: str, refresh_token: str) -> DeviceToken:
         """A fresh device token for the holder of a live refresh token."""
-        found = await self.repo.find(self.runtime.hasher.hash(refresh_token))
+        found = await self.repo.find(self.runtime.hasher.hashes(refresh_token))
         if found is None:
             raise RefreshRefused(
                 "The refresh token is not valid: it is unknown or its device was deleted",
@@ -93,6 +94,13 @@ class DeviceRefreshService:
             raise RefreshRefused(
                 f"The device is {device.status.lower().replace('_', ' ')}",
                 code="device_blocked" if device.status is DeviceStatus.BLOCKED else "not_linked",
+            )
+        hasher = self.runtime.hasher
+        if row.secret_key_id != hasher.key_id:
+            # Hashed under an older server secret: refresh tokens live as long as they are used,
+            # so the first use after a rotation hashes the token anew under the newest one.
+            await self.repo.rehash(
+                row.id, row.secret_key_id, hasher.hash(refresh_token), hasher.key_id
             )
         interval = timedelta(seconds=self.settings.activity_write_interval_seconds)
         if now - row.last_used_at >= interval:  # the UPDATE is conditional too (replicas)

@@ -9,7 +9,16 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
+from posfleet.kit.keyring import ServerSecrets
+from posfleet.kit.resealing import ResealBatch, Resealer
+from posfleet.kit.sealing import resealing
 from posfleet.models import WebhookEndpoint
+
+# HKDF purpose of endpoint signing secrets (kit/sealing.py)
+SECRET_SEALING = "webhook-secret"
+
+
+ENDPOINT_SECRETS = Resealer(WebhookEndpoint, "sealed_secret", resealing(SECRET_SEALING))
 
 
 class WebhookRepository:
@@ -23,6 +32,11 @@ class WebhookRepository:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+    async def reencrypt_batch(
+        self, secrets: ServerSecrets, after_id: int, limit: int, *, dry_run: bool
+    ) -> ResealBatch:
+        return await ENDPOINT_SECRETS.batch(self.session, secrets, after_id, limit, dry_run=dry_run)
 
     async def delete(self, endpoint: WebhookEndpoint) -> None:
         await self.session.delete(endpoint)

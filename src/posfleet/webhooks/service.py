@@ -18,16 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.errors import NotFound, ValidationFailed
 from posfleet.kit.clock import utcnow
+from posfleet.kit.keyring import ServerSecrets
+from posfleet.kit.resealing import ResealBatch
 from posfleet.kit.sealing import Sealer
 from posfleet.models import AuditEvent, OutboxEntry, WebhookEndpoint
 from posfleet.outbox.service import OutboxService
 from posfleet.runtime import Runtime
 from posfleet.webhooks.addresses import validate_endpoint_url
 from posfleet.webhooks.events import EVENT_TYPES, envelope
-from posfleet.webhooks.repository import WebhookRepository
+from posfleet.webhooks.repository import SECRET_SEALING, WebhookRepository
 
 log = structlog.get_logger("posfleet.webhooks")
-SECRET_SEALING = "webhook-secret"
 SECRET_PREFIX = "whsec_"
 
 
@@ -76,8 +77,17 @@ class WebhookService:
         self.settings = runtime.settings
         self.sealer = Sealer(runtime.secret, SECRET_SEALING)
 
+    async def reencrypt_batch(
+        self, secrets: ServerSecrets, after_id: int, limit: int, *, dry_run: bool
+    ) -> ResealBatch:
+        """Seal up to ``limit`` endpoint secrets (ids above ``after_id``) under the newest
+        server secret."""
+        return await self.repository.reencrypt_batch(secrets, after_id, limit, dry_run=dry_run)
+
     def secret_of(self, endpoint: WebhookEndpoint) -> str:
-        return self.sealer.open(endpoint.sealed_secret).decode()
+        """The endpoint's signing secret; raises :class:`~posfleet.kit.sealing.RetiredSecret`
+        when it was sealed under a server secret that is no longer listed."""
+        return self.sealer.open(endpoint.sealed_secret, endpoint.secret_key_id).decode()
 
     async def create(
         self,
@@ -101,6 +111,7 @@ class WebhookService:
                 description=description,
                 events=_check_events(events),
                 sealed_secret=self.sealer.seal(secret.encode()),
+                secret_key_id=self.sealer.key_id,
                 enabled=enabled,
                 disabled_reason="",
             )
@@ -128,6 +139,7 @@ class WebhookService:
             endpoint.events = _check_events(changes.events)
         if changes.secret is not None:
             endpoint.sealed_secret = self.sealer.seal(_check_secret(changes.secret).encode())
+            endpoint.secret_key_id = self.sealer.key_id
         if changes.enabled is not None:
             endpoint.enabled = changes.enabled
             if changes.enabled:

@@ -1,0 +1,1 @@
+"""Server secret rotation: which rows depend on which secret, and re-encrypting them."""
