@@ -11,6 +11,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from posfleet import apidocs, backoffice, health, metrics, openapi, rendering
 from posfleet.commerce import router as commerce_router
@@ -20,6 +21,7 @@ from posfleet.flow import admin as flow_admin
 from posfleet.flow import audit_events as flow_audit_events
 from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
+from posfleet.flow import device_fast
 from posfleet.flow import device_flow as flow_device_flow
 from posfleet.flow import pairing_codes as flow_pairing_codes
 from posfleet.flow import tenant_config as flow_tenant_config
@@ -57,6 +59,26 @@ async def _housekeeping(runtime: Runtime) -> None:
             log.warning("housekeeping failed", exc_info=True)
 
 
+class PosfleetApp(FastAPI):
+    """The application, with ``GET /v2/device`` answered in front of it while everything that
+    answer needs is kept in process (``flow/device_fast.py``); every other request, and that
+    one when anything is missing, goes through routing and the middleware as always."""
+
+    fast_device_info: device_fast.FastDeviceInfo | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fast_device_info
+        if (
+            fast is not None
+            and scope["type"] == "http"
+            and scope["path"] == device_fast.PATH
+            and scope["method"] == "GET"
+            and await fast(scope, send)
+        ):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -77,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await housekeeping
             await runtime.close()
 
-    app = FastAPI(
+    app = PosfleetApp(
         title="posfleet",
         version="0.1.0",
         description=DESCRIPTION,
@@ -86,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.fast_device_info = device_fast.FastDeviceInfo(runtime)
 
     app.add_exception_handler(AppError, rendering.app_error_handler)
     app.add_exception_handler(RequestValidationError, rendering.validation_error_handler)

@@ -105,8 +105,7 @@ class Runtime:
         runtime.changes = changes_for(
             engine, url=settings.database_url, dropped=runtime.live_devices.drop
         )
-        if not settings.is_sqlite:
-            watch_local_writes(engine, AUTH_TABLES, runtime.live_devices.drop)
+        watch_local_writes(engine, AUTH_TABLES, runtime.live_devices.drop)
         return runtime
 
     def changes_current(self) -> bool:

@@ -1,0 +1,150 @@
+"""``GET /v2/device`` answered in front of the framework when everything it needs is in process.
+
+The route every device polls costs, on a hit, a dict lookup or three; FastAPI's routing, the
+middleware stack and the exception middleware around it cost several times that.  So the
+application looks at each request first (:class:`FastDeviceInfo`): a ``GET /v2/device`` with a
+bearer token this process has verified (its expiry, type and key checked again), whose tenant and
+device rows are kept and known to be unchanged (``tokens/live.py``, ``kit/changes.py``), valid
+for the token (credential generation, nonce, status) and whose DeviceInfo body is rendered
+(``devices/info.py``) is answered here, with the status, headers and body the route itself would
+send, the request-log line and the request metrics.  Anything else (no token, another scheme, a
+token not yet verified or expired, a revoked device, a row not kept, a query string, a request
+body) goes to the application, which answers it as always, refusals included.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from starlette.types import Scope, Send
+
+from posfleet.devices.info import DeviceInfoService
+from posfleet.flow.device import _matches, _render_info
+from posfleet.kit.clock import unix, utcnow
+from posfleet.kit.meters import LATENCY, REQUESTS
+from posfleet.models import Device, Tenant
+from posfleet.models.enums import DeviceStatus
+from posfleet.runtime import EXPIRY_LEEWAY, LIVE_DEVICE_ENTRIES, Runtime
+
+PATH = "/v2/device"
+ROUTE = "/v2/device"  # the route template the log line and the metrics name
+_DEVICE = "device"  # TokenType.DEVICE's claim value
+_BEARER = b"Bearer "
+_CACHE_CONTROL = (b"cache-control", b"private, no-cache")
+_JSON = (b"content-type", b"application/json")
+
+request_log = structlog.get_logger("posfleet.request")
+
+# What the fast path keeps per device: the kept (tenant, device) entry it was made for, and the
+# ETag and body rendered for it.
+Rendered = tuple[tuple[Tenant, Device], bytes, bytes, str]
+
+
+class FastDeviceInfo:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.served = 0  # answered here (tests read it)
+        self._rendered: dict[tuple[str, str], Rendered] = {}
+        self._count = {
+            200: REQUESTS.labels(method="GET", route=ROUTE, status="200"),
+            304: REQUESTS.labels(method="GET", route=ROUTE, status="304"),
+        }
+        self._latency = LATENCY.labels(method="GET", route=ROUTE)
+
+    def _rendering(self, key: tuple[str, str], entry: tuple[Tenant, Device]) -> Rendered | None:
+        rendered = self._rendered.get(key)
+        if rendered is not None and rendered[0] is entry:
+            return rendered
+        # A new entry (the rows were read again): the body is still the one rendered for them
+        # while the device info cache holds it under the rows' versions.
+        kept = DeviceInfoService.kept_rendering(self.runtime, entry[1], entry[0], _render_info)
+        if kept is None:
+            return None
+        body, etag = kept
+        if len(self._rendered) >= LIVE_DEVICE_ENTRIES:
+            self._rendered.clear()
+        rendered = (entry, body, etag.encode("latin-1"), etag)
+        self._rendered[key] = rendered
+        return rendered
+
+    async def __call__(self, scope: Scope, send: Send) -> bool:
+        """Answer the request and return True, or return False having sent nothing."""
+        started = time.perf_counter()
+        if scope["query_string"] or scope.get("root_path"):
+            return False
+        authorization = if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value
+            elif name == b"if-none-match":
+                if if_none_match is None:
+                    if_none_match = value
+            elif name == b"content-length" or name == b"transfer-encoding":
+                return False  # the body limit is the application's to enforce
+        if authorization is None or not authorization.startswith(_BEARER):
+            return False
+        runtime = self.runtime
+        token = authorization[7:].decode("latin-1")
+        cached = runtime.claims_cache.get(token)
+        if cached is None:
+            return False
+        signed_by, claims = cached
+        if claims.get("typ") != _DEVICE or signed_by not in runtime.codec.keys:
+            return False
+        now = utcnow()
+        if unix(now) > claims["exp"] + EXPIRY_LEEWAY or not runtime.changes_current():
+            return False
+        tenant_uid = str(claims.get("ten", ""))
+        key = (tenant_uid, str(claims["sub"]))
+        entry = runtime.live_devices.get(key)
+        if entry is None:
+            return False
+        device = entry[1]
+        if (
+            device.credential_generation != claims.get("gen")
+            or device.credential_nonce != claims.get("cid", "")
+            or device.status is not DeviceStatus.ACTIVE
+        ):
+            return False
+        rendered = self._rendering(key, entry)
+        if rendered is None:
+            return False
+        _, body, etag_bytes, etag = rendered
+        runtime.activity.note(device.id, device.last_activity_at, now)
+        log_id = uuid.uuid4().hex
+        status = 200
+        try:
+            if if_none_match is not None and _matches(if_none_match.decode("latin-1"), etag):
+                status = 304
+                headers = [(b"etag", etag_bytes), _CACHE_CONTROL, (b"x-log-id", log_id.encode())]
+                body = b""
+            else:
+                headers = [
+                    (b"etag", etag_bytes),
+                    _CACHE_CONTROL,
+                    (b"content-length", str(len(body)).encode()),
+                    _JSON,
+                    (b"x-log-id", log_id.encode()),
+                ]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            self.served += 1
+        finally:
+            elapsed = time.perf_counter() - started
+            self._count[status].inc()
+            self._latency.observe(elapsed)
+            request_log.info(
+                "request",
+                logId=log_id,
+                method="GET",
+                route=ROUTE,
+                status=status,
+                duration_ms=round(elapsed * 1000, 1),
+                tenant=tenant_uid,
+                # What the request context binds for every other request.
+                log_id=log_id,
+            )
+        return True

@@ -1,0 +1,92 @@
+"""``GET /v2/device`` answered in front of the framework (flow/device_fast.py) is the very answer
+the route gives: same status, headers and body, counted in the same metrics; whatever it cannot
+answer from process memory goes to the route."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from posfleet.app import PosfleetApp
+from posfleet.flow.device_fast import FastDeviceInfo
+from posfleet.runtime import Runtime
+from tests.flow.device.support import bearer, link, world
+
+
+def _fast(app: PosfleetApp) -> FastDeviceInfo:
+    fast = app.fast_device_info
+    assert fast is not None
+    return fast
+
+
+def _comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    headers = [(k, v) for k, v in response.headers.multi_items() if k != "x-log-id"]
+    assert len(response.headers.get_list("x-log-id")) == 1
+    return response.status_code, headers, response.content
+
+
+async def _until_fast(client: httpx.AsyncClient, fast: FastDeviceInfo, token: str) -> None:
+    """Until the fast path answers (a commit just before may still drop the rows once)."""
+    for _ in range(500):
+        served = fast.served
+        assert (await client.get("/v2/device", headers=bearer(token))).status_code == 200
+        if fast.served > served:
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("the fast path never answered")
+
+
+def _count(status: int) -> float:
+    labels = {"method": "GET", "route": "/v2/device", "status": str(status)}
+    return REGISTRY.get_sample_value("posfleet_http_requests_total", labels) or 0.0
+
+
+async def test_the_fast_answer_is_the_routes_answer_byte_for_byte(
+    app: PosfleetApp, client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    w = await world(session, runtime)
+    token = (await link(client, w))["token"]
+    fast = _fast(app)
+    await _until_fast(client, fast, token)
+    served, counted = fast.served, _count(200)
+    answered_fast = await client.get("/v2/device", headers=bearer(token))
+    assert fast.served == served + 1
+    assert _count(200) == counted + 1
+    etag = answered_fast.headers["etag"]
+    not_modified_fast = await client.get(
+        "/v2/device", headers={**bearer(token), "If-None-Match": etag}
+    )
+    assert fast.served == served + 2
+    assert not_modified_fast.status_code == 304
+    app.fast_device_info = None
+    try:
+        answered_by_route = await client.get("/v2/device", headers=bearer(token))
+        not_modified_by_route = await client.get(
+            "/v2/device", headers={**bearer(token), "If-None-Match": etag}
+        )
+    finally:
+        app.fast_device_info = fast
+    assert _comparable(answered_fast) == _comparable(answered_by_route)
+    assert _comparable(not_modified_fast) == _comparable(not_modified_by_route)
+    assert answered_fast.headers["x-log-id"] != answered_by_route.headers["x-log-id"]
+
+
+async def test_what_is_not_kept_goes_to_the_route(
+    app: PosfleetApp, client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    w = await world(session, runtime)
+    token = (await link(client, w))["token"]
+    fast = _fast(app)
+    await _until_fast(client, fast, token)
+    served = fast.served
+    assert (await client.get("/v2/device")).status_code == 401
+    assert (await client.get("/v2/device", headers=bearer(token + "x"))).status_code == 401
+    lower = {"Authorization": f"bearer {token}"}
+    assert (await client.get("/v2/device", headers=lower)).status_code == 200
+    assert (await client.get("/v2/device?a=%00", headers=bearer(token))).status_code == 400
+    runtime.live_devices.drop(None, None)
+    assert (await client.get("/v2/device", headers=bearer(token))).status_code == 200
+    assert fast.served == served
