@@ -14,8 +14,8 @@ body) goes to the application, which answers it as always, refusals included.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 
 import structlog
 from starlette.types import Scope, Send
@@ -42,10 +42,36 @@ request_log = structlog.get_logger("posfleet.request")
 Rendered = tuple[tuple[Tenant, Device], bytes, bytes, str]
 
 
+_RANDOM_BATCH = 256
+
+
+class _LogIds:
+    """``uuid.uuid4().hex``, as every other request's log id, from random bytes read 4 kB at a
+    time: one system call per 256 ids instead of one per request."""
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+
+    def next(self) -> str:
+        if not self._ids:
+            random = os.urandom(16 * _RANDOM_BATCH)
+            self._ids = [
+                "%032x" % ((int.from_bytes(random[i : i + 16]) & _UUID4_CLEAR) | _UUID4_SET)
+                for i in range(0, len(random), 16)
+            ]
+        return self._ids.pop()
+
+
+# The version (4) and variant (RFC 4122) bits of a uuid4, as uuid.UUID(version=4) sets them.
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
 class FastDeviceInfo:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.served = 0  # answered here (tests read it)
+        self._log_ids = _LogIds()
         self._rendered: dict[tuple[str, str], Rendered] = {}
         self._count = {
             200: REQUESTS.labels(method="GET", route=ROUTE, status="200"),
@@ -114,7 +140,7 @@ class FastDeviceInfo:
             return False
         _, body, etag_bytes, etag = rendered
         runtime.activity.note(device.id, device.last_activity_at, now)
-        log_id = uuid.uuid4().hex
+        log_id = self._log_ids.next()
         status = 200
         try:
             if if_none_match is not None and _matches(if_none_match.decode("latin-1"), etag):

@@ -5,6 +5,7 @@ answer from process memory goes to the route."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 from prometheus_client import REGISTRY
@@ -72,6 +73,10 @@ async def test_the_fast_answer_is_the_routes_answer_byte_for_byte(
     assert _comparable(answered_fast) == _comparable(answered_by_route)
     assert _comparable(not_modified_fast) == _comparable(not_modified_by_route)
     assert answered_fast.headers["x-log-id"] != answered_by_route.headers["x-log-id"]
+    for response in (answered_fast, not_modified_fast):
+        log_id = response.headers["x-log-id"]
+        assert uuid.UUID(hex=log_id).version == 4
+        assert uuid.UUID(hex=log_id).hex == log_id
 
 
 async def test_what_is_not_kept_goes_to_the_route(
