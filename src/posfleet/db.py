@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -83,11 +84,21 @@ def _asyncpg_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
+        memory = ":memory:" in url
+        # A fixed pool here too: every SQLite connection is a thread of aiosqlite's and a file
+        # opened with its pragmas, and the default overflow opened and closed one per request
+        # beyond five under load (~4 ms of CPU each).
+        pool: dict[str, Any] = (
+            {"poolclass": NullPool}
+            if memory
+            else {
+                "pool_size": settings.database_pool_size,
+                "max_overflow": 0,
+                "pool_timeout": settings.database_pool_timeout_seconds,
+            }
+        )
         engine = create_async_engine(
-            url,
-            echo=settings.database_echo,
-            connect_args={"timeout": 30},
-            poolclass=NullPool if ":memory:" in url else None,
+            url, echo=settings.database_echo, connect_args={"timeout": 30}, **pool
         )
         sync_engine: Engine = engine.sync_engine
         event.listen(sync_engine, "connect", _sqlite_pragmas)
@@ -111,6 +122,42 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.database_pool_timeout_seconds,
     )
     event.listen(engine.sync_engine.pool, "checkout", _asyncpg_alive)
+    return engine
+
+
+# A read on the event loop may wait this long for SQLite (a WAL reader waits only in rare cases,
+# such as another connection recovering the WAL index); past it, the caller reads through the pool.
+READER_BUSY_MILLISECONDS = 50
+
+
+def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute(f"PRAGMA busy_timeout={READER_BUSY_MILLISECONDS}")
+    cursor.close()
+
+
+def create_reader(settings: Settings) -> Engine | None:
+    """On a SQLite file: one plain (not async) connection for single-statement reads of hot
+    routes, run on the event loop.
+
+    Through aiosqlite each statement is four hand-offs to the connection's thread and back
+    (cursor, execute, fetch, close), and on a loaded event loop each hand-off waits for the
+    interpreter lock: a read of a few microseconds cost milliseconds.  A WAL reader never waits
+    for the writer, so running it in place is cheaper than handing it off.  Read-only
+    (``query_only``).  None elsewhere (PostgreSQL is a round trip: it stays async).
+    """
+    url = make_url(settings.database_url)
+    if not settings.is_sqlite or not url.database or url.database == ":memory:":
+        return None
+    engine = create_sync_engine(
+        url.set(drivername="sqlite"),
+        echo=settings.database_echo,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+    )
+    event.listen(engine, "connect", _reader_pragmas)
     return engine
 
 
