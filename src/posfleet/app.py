@@ -65,17 +65,23 @@ class PosfleetApp(FastAPI):
     one when anything is missing, goes through routing and the middleware as always."""
 
     fast_device_info: device_fast.FastDeviceInfo | None = None
+    fast_device_token: device_fast.FastDeviceToken | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fast = self.fast_device_info
-        if (
-            fast is not None
-            and scope["type"] == "http"
-            and scope["path"] == device_fast.PATH
-            and scope["method"] == "GET"
-            and await fast(scope, send)
-        ):
-            return
+        if scope["type"] == "http":
+            path, method = scope["path"], scope["method"]
+            if path == device_fast.PATH and method == "GET":
+                info = self.fast_device_info
+                if info is not None and await info(scope, send):
+                    return
+            elif path == device_fast.TOKEN_PATH and method == "POST":
+                token = self.fast_device_token
+
+                async def application(replay: Receive) -> None:
+                    await FastAPI.__call__(self, scope, replay, send)
+
+                if token is not None and await token(scope, receive, send, application):
+                    return
         await super().__call__(scope, receive, send)
 
 
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.fast_device_info = device_fast.FastDeviceInfo(runtime)
+    app.fast_device_token = device_fast.FastDeviceToken(runtime, app.fast_device_info.log_ids)
 
     app.add_exception_handler(AppError, rendering.app_error_handler)
     app.add_exception_handler(RequestValidationError, rendering.validation_error_handler)

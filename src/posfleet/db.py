@@ -228,7 +228,10 @@ async def session_scope(
     async with sessionmaker() as session:
         try:
             yield session
-            await session.commit()
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await session.commit()
+            # else nothing began and nothing waits to be written: committing is a no-op (and a
+            # hand-off to SQLAlchemy's greenlet), as on a hot route whose reads ran elsewhere.
             _committed(session)
         except AppError as exc:
             if exc.keeps_work:

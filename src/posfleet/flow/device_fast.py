@@ -1,4 +1,6 @@
-"""``GET /v2/device`` answered in front of the framework when everything it needs is in process.
+"""The device side's two hot routes, answered in front of the framework.
+
+``GET /v2/device``, when everything it needs is in process:
 
 The route every device polls costs, on a hit, a dict lookup or three; FastAPI's routing, the
 middleware stack and the exception middleware around it cost several times that.  So the
@@ -10,18 +12,27 @@ for the token (credential generation, nonce, status) and whose DeviceInfo body i
 send, the request-log line and the request metrics.  Anything else (no token, another scheme, a
 token not yet verified or expired, a revoked device, a row not kept, a query string, a request
 body) goes to the application, which answers it as always, refusals included.
+
+``POST /v2/device/token`` with a refresh token (:class:`FastDeviceToken`): the route's own
+function (``flow/device.token_answer``) answers it, refusals included; what is skipped is the
+routing, the middleware stack and FastAPI's request handling around it, which cost about as much
+as the redemption.  A request that any middleware would answer itself (a body over the limit or
+without a length, a query string) or that is not a refresh (a device-flow poll), and any error
+the function raises, goes to the application with the body it sent.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable
 
+import orjson
 import structlog
-from starlette.types import Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from posfleet.devices.info import DeviceInfoService
-from posfleet.flow.device import _matches, _render_info
+from posfleet.flow.device import _matches, _render_info, is_refresh, token_answer
 from posfleet.kit.clock import unix, utcnow
 from posfleet.kit.meters import LATENCY, REQUESTS
 from posfleet.models import Device, Tenant
@@ -71,7 +82,7 @@ class FastDeviceInfo:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.served = 0  # answered here (tests read it)
-        self._log_ids = _LogIds()
+        self.log_ids = _LogIds()
         self._rendered: dict[tuple[str, str], Rendered] = {}
         self._count = {
             200: REQUESTS.labels(method="GET", route=ROUTE, status="200"),
@@ -140,7 +151,7 @@ class FastDeviceInfo:
             return False
         _, body, etag_bytes, etag = rendered
         runtime.activity.note(device.id, device.last_activity_at, now)
-        log_id = self._log_ids.next()
+        log_id = self.log_ids.next()
         status = 200
         try:
             if if_none_match is not None and _matches(if_none_match.decode("latin-1"), etag):
@@ -173,4 +184,88 @@ class FastDeviceInfo:
                 # What the request context binds for every other request.
                 log_id=log_id,
             )
+        return True
+
+
+TOKEN_PATH = "/v2/device/token"
+_NO_STORE = (b"cache-control", b"no-store")
+Replay = Callable[[Receive], Awaitable[None]]
+
+
+class FastDeviceToken:
+    def __init__(self, runtime: Runtime, log_ids: _LogIds) -> None:
+        self.runtime = runtime
+        self.max_bytes = runtime.settings.max_body_bytes
+        self.served = 0  # answered here (tests read it)
+        self.log_ids = log_ids
+        self._latency = LATENCY.labels(method="POST", route=TOKEN_PATH)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, app: Replay) -> bool:
+        """Answer the request and return True; or hand it to ``app`` (with what was read of
+        its body) and return True; or return False having read nothing."""
+        started = time.perf_counter()
+        if scope["query_string"] or scope.get("root_path"):
+            return False
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if length is not None or not value.isdigit():
+                    return False
+                length = int(value)
+            elif name == b"transfer-encoding":
+                return False
+        if length is None or length > self.max_bytes:
+            return False
+        read: list[Message] = []
+        chunks = []
+        while True:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        raw = b"".join(chunks)
+
+        async def replay() -> Message:
+            return read.pop(0) if read else await receive()
+
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            payload = None
+        if read[-1]["type"] != "http.request" or not is_refresh(payload):
+            await app(replay)
+            return True
+        log_id = self.log_ids.next()
+        # As the request context binds it for every other request: lines logged below carry it.
+        structlog.contextvars.bind_contextvars(log_id=log_id)
+        try:
+            response = await token_answer(self.runtime, raw, log_id, payload)
+        except Exception:
+            # Its unit of work rolled back: the application answers (and logs) the error.
+            structlog.contextvars.unbind_contextvars("log_id")
+            await app(replay)
+            return True
+        status = response.status_code
+        try:
+            headers = [*response.raw_headers, _NO_STORE, (b"x-log-id", log_id.encode())]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": response.body})
+            self.served += 1
+        finally:
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(method="POST", route=TOKEN_PATH, status=str(status)).inc()
+            self._latency.observe(elapsed)
+            request_log.info(
+                "request",
+                logId=log_id,
+                method="POST",
+                route=TOKEN_PATH,
+                status=status,
+                duration_ms=round(elapsed * 1000, 1),
+                tenant=None,
+            )
+            structlog.contextvars.unbind_contextvars("log_id")
         return True

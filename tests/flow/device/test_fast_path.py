@@ -1,6 +1,6 @@
-"""``GET /v2/device`` answered in front of the framework (flow/device_fast.py) is the very answer
-the route gives: same status, headers and body, counted in the same metrics; whatever it cannot
-answer from process memory goes to the route."""
+"""``GET /v2/device`` and ``POST /v2/device/token`` answered in front of the framework
+(flow/device_fast.py) give the very answer the routes give: same status, headers and body,
+counted in the same metrics; whatever the fast paths cannot answer goes to the routes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.app import PosfleetApp
-from posfleet.flow.device_fast import FastDeviceInfo
+from posfleet.flow.device_fast import FastDeviceInfo, FastDeviceToken
 from posfleet.runtime import Runtime
 from tests.flow.device.support import bearer, link, world
 
@@ -94,4 +94,74 @@ async def test_what_is_not_kept_goes_to_the_route(
     assert (await client.get("/v2/device?a=%00", headers=bearer(token))).status_code == 400
     runtime.live_devices.drop(None, None)
     assert (await client.get("/v2/device", headers=bearer(token))).status_code == 200
+    assert fast.served == served
+
+
+def _token_fast(app: PosfleetApp) -> FastDeviceToken:
+    fast = app.fast_device_token
+    assert fast is not None
+    return fast
+
+
+def _comparable_token(response: httpx.Response) -> tuple[int, list[tuple[str, str]], object]:
+    log_id = response.headers["x-log-id"]
+    headers = [(k, v) for k, v in response.headers.multi_items() if k != "x-log-id"]
+    body = response.json()
+    if "logId" in body:
+        assert body.pop("logId") == log_id
+    if "token" in body:  # a new token each time; its shape is the same
+        body["token"] = body["token"].count(".")
+        body["expires"] = type(body["expires"]).__name__
+    return response.status_code, headers, body
+
+
+async def test_the_fast_token_answer_is_the_routes_answer(
+    app: PosfleetApp, client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    w = await world(session, runtime)
+    refresh = (await link(client, w))["refreshToken"]
+    fast = _token_fast(app)
+    bodies = [
+        {"appId": w.app.app_id, "refreshToken": refresh},
+        {"appId": "another-app", "refreshToken": refresh},
+        {"appId": w.app.app_id, "refreshToken": "pfr_unknown"},
+        {"appId": w.app.app_id},
+    ]
+    for body in bodies:
+        served = fast.served
+        answered_fast = await client.post("/v2/device/token", json=body)
+        assert fast.served == served + 1
+        app.fast_device_token = None
+        try:
+            answered_by_route = await client.post("/v2/device/token", json=body)
+        finally:
+            app.fast_device_token = fast
+        assert _comparable_token(answered_fast) == _comparable_token(answered_by_route), body
+
+
+async def test_what_the_token_fast_path_does_not_answer_goes_to_the_route(
+    app: PosfleetApp, client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    w = await world(session, runtime)
+    refresh = (await link(client, w))["refreshToken"]
+    fast = _token_fast(app)
+    served = fast.served
+    poll = await client.post(
+        "/v2/device/token", json={"clientId": "pos-client", "deviceIdentifier": "abc"}
+    )
+    assert poll.status_code == 400
+    too_large = await client.post(
+        "/v2/device/token",
+        content=b" " * (runtime.settings.max_body_bytes + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    assert too_large.status_code == 413
+    body = {"appId": w.app.app_id, "refreshToken": refresh}
+    with_query = await client.post("/v2/device/token?x=1", json=body)
+    assert with_query.status_code == 200
+    for content in (b"{", b"[]"):
+        broken = await client.post(
+            "/v2/device/token", content=content, headers={"Content-Type": "application/json"}
+        )
+        assert broken.status_code == 400
     assert fast.served == served
