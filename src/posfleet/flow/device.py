@@ -7,6 +7,7 @@ spec's ``{error}`` and the generic ``{code, message, logId}``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Annotated, Any, TypeVar
 
@@ -201,22 +202,49 @@ async def get_device_info(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     token = bearer_token(request.headers.get("authorization"))
     types = (TokenType.DEVICE, TokenType.DEVICE_USER)
-    principal = TokenService.kept_principal(runtime, await runtime.decode_token(token, *types))
-    if principal is not None:
-        device = _device(principal)
-        kept = DeviceInfoService.kept_rendering(runtime, device, principal.tenant, _render_info)
+    claims = await runtime.decode_token(token, *types)
+    kept = _kept_answer(request, runtime, claims)
+    if kept is not None:
+        return kept
+    key = (str(claims.get("ten", "")), str(claims.get("sub", "")))
+    reading = runtime.live_devices.reading.get(key)
+    if reading is not None and claims.get("typ") == TokenType.DEVICE.value:
+        # Another request is reading this device's rows (after a drop, every poller of the
+        # device misses at once): wait for it and use what it kept, rather than each reading.
+        # What it kept passes the same checks; it stored nothing if a drop came meanwhile.
+        await reading.wait()
+        kept = _kept_answer(request, runtime, claims)
         if kept is not None:
+            return kept
+    mine = asyncio.Event() if reading is None else None
+    if mine is not None:
+        runtime.live_devices.reading[key] = mine
+    try:
+        # A read session: the token's rows and DeviceInfo's reads need no common snapshot, and
+        # on SQLite they must not wait for the writer.
+        async with session_scope(runtime.read_sessionmaker) as session:
+            principal = await TokenService(session, runtime).authenticate(token, *types, kept=True)
+            device = _device(principal)
             DeviceInfoService.note_activity(runtime, device)
-            return _info_response(request, *kept)
-    # A read session: the token's rows and DeviceInfo's reads need no common snapshot, and on
-    # SQLite they must not wait for the writer.
-    async with session_scope(runtime.read_sessionmaker) as session:
-        principal = await TokenService(session, runtime).authenticate(token, *types, kept=True)
-        device = _device(principal)
-        DeviceInfoService.note_activity(runtime, device)
-        service = DeviceInfoService(session, runtime)
-        body, etag = await service.rendered(device, principal.tenant, _render_info)
+            service = DeviceInfoService(session, runtime)
+            body, etag = await service.rendered(device, principal.tenant, _render_info)
+    finally:
+        if mine is not None:
+            mine.set()
+            del runtime.live_devices.reading[key]
     return _info_response(request, body, etag)
+
+
+def _kept_answer(request: Request, runtime: Runtime, claims: dict[str, Any]) -> Response | None:
+    principal = TokenService.kept_principal(runtime, claims)
+    if principal is None:
+        return None
+    device = _device(principal)
+    kept = DeviceInfoService.kept_rendering(runtime, device, principal.tenant, _render_info)
+    if kept is None:
+        return None
+    DeviceInfoService.note_activity(runtime, device)
+    return _info_response(request, *kept)
 
 
 @router.put("/device", status_code=204, summary="Update systemInformation for a device")
