@@ -84,21 +84,11 @@ def _asyncpg_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
-        memory = ":memory:" in url
-        # A fixed pool here too: every SQLite connection is a thread of aiosqlite's and a file
-        # opened with its pragmas, and the default overflow opened and closed one per request
-        # beyond five under load (~4 ms of CPU each).
-        pool: dict[str, Any] = (
-            {"poolclass": NullPool}
-            if memory
-            else {
-                "pool_size": settings.database_pool_size,
-                "max_overflow": 0,
-                "pool_timeout": settings.database_pool_timeout_seconds,
-            }
-        )
         engine = create_async_engine(
-            url, echo=settings.database_echo, connect_args={"timeout": 30}, **pool
+            url,
+            echo=settings.database_echo,
+            connect_args={"timeout": 30},
+            poolclass=NullPool if ":memory:" in url else None,
         )
         sync_engine: Engine = engine.sync_engine
         event.listen(sync_engine, "connect", _sqlite_pragmas)

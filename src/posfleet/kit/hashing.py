@@ -12,9 +12,8 @@ parameters, so hashes made with older ones keep verifying; :func:`password_needs
 when a successful check should store a new hash.
 
 Checks run at most ``MAX_CONCURRENT_HASHES`` at a time (fewer than the cores, so the event loop
-always has one), on dedicated threads of idle scheduling priority (Linux ``SCHED_IDLE``: they
-get only CPU time nothing else wants); when ``MAX_WAITING_HASHES``
-callers already wait, a new one is refused at once with 429 and ``Retry-After`` instead of
+always has one), on dedicated threads of the lowest scheduling priority (niceness 19); when
+``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once with 429 and ``Retry-After`` instead of
 queueing behind them.  The refusal happens before any hashing, whether the user exists or not,
 so it tells nothing about the account.
 """
@@ -62,13 +61,9 @@ T = TypeVar("T")
 
 
 def _lower_priority() -> None:
-    # Linux applies both calls to the calling thread.  SCHED_IDLE first: the thread runs only on
-    # a core nothing else wants, so a burst of sign-ins never takes CPU from the event loop (their
-    # checks wait instead, and are shed with 429 once MAX_WAITING_HASHES wait).  Where it is
-    # refused, the lowest niceness.
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return
+    # Linux applies it to the calling thread.  The lowest niceness, not SCHED_IDLE: an idle-class
+    # thread gets no CPU at all while the cores are busy, and a link waiting for its check holds
+    # a database connection (and, behind it, other links wait for the write lock) for as long.
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: run as is
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
