@@ -13,9 +13,9 @@ when a successful check should store a new hash.
 
 Checks run at most ``MAX_CONCURRENT_HASHES`` at a time (fewer than the cores, so the event loop
 always has one), on dedicated threads of the lowest scheduling priority (niceness 19); when
-``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once with 429 and ``Retry-
-After`` instead of queueing behind them. The refusal happens before any hashing, whether the user
-exists or not, so it tells nothing about the account.
+``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once with 429 and
+``Retry-After`` instead of queueing behind them.  The refusal happens before any hashing, whether
+the user exists or not, so it tells nothing about the account.
 """
 
 from __future__ import annotations
