@@ -55,9 +55,10 @@ async def test_a_check_beyond_the_waiting_queue_is_refused_with_retry_after() ->
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread priorities are a Linux feature")
-async def test_password_checks_run_on_threads_of_the_lowest_priority() -> None:
+async def test_password_checks_run_on_threads_of_lower_priority_than_the_event_loop() -> None:
     def own_niceness() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-    assert own_niceness() < hashing.HASHING_NICENESS
-    assert await hashing._run(own_niceness) == hashing.HASHING_NICENESS == 19
+    loop_niceness = own_niceness()
+    hashing_niceness = await hashing._run(own_niceness)
+    assert hashing_niceness == min(19, loop_niceness + hashing.HASHING_NICENESS)

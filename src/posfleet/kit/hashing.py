@@ -12,10 +12,10 @@ parameters, so hashes made with older ones keep verifying; :func:`password_needs
 when a successful check should store a new hash.
 
 Checks run at most ``MAX_CONCURRENT_HASHES`` at a time (fewer than the cores, so the event loop
-always has one), on dedicated threads of the lowest scheduling priority (niceness 19); when
-``MAX_WAITING_HASHES`` callers already wait, a new one is refused at once with 429 and
-``Retry-After`` instead of queueing behind them.  The refusal happens before any hashing, whether
-the user exists or not, so it tells nothing about the account.
+always has one), on dedicated threads of lower scheduling priority; when ``MAX_WAITING_HASHES``
+callers already wait, a new one is refused at once with 429 and ``Retry-After`` instead of
+queueing behind them.  The refusal happens before any hashing, whether the user exists or not,
+so it tells nothing about the account.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ ARGON2_PARALLELISM = 1
 MAX_CONCURRENT_HASHES = max(1, (os.cpu_count() or 2) - 1)
 # Hashing threads run at a lower scheduling priority (Linux: per thread), so that when the cores
 # are contended the event loop and the database win and password checks wait, not the reverse.
-HASHING_NICENESS = 19
+HASHING_NICENESS = 10
 # A caller waiting here holds its request's database connection: a long queue would take the
 # pool from requests that do no hashing.  A few checks' worth of waiting (~0.1-0.2 s) is enough.
 MAX_WAITING_HASHES = 4 * MAX_CONCURRENT_HASHES
@@ -61,9 +61,6 @@ T = TypeVar("T")
 
 
 def _lower_priority() -> None:
-    # Linux applies it to the calling thread.  The lowest niceness, not SCHED_IDLE: an idle-class
-    # thread gets no CPU at all while the cores are busy, and a link waiting for its check holds
-    # a database connection (and, behind it, other links wait for the write lock) for as long.
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: run as is
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
