@@ -39,8 +39,13 @@ async def test_every_request_has_one_line_with_its_log_id_route_status_and_tenan
             linked = await c.post(f"/v2/device/{w.code}/link", json=link_body(w))
             token = linked.json()["token"]
             info = await c.get("/v2/device", headers={"Authorization": f"Bearer {token}"})
+            # Answered from the rows kept by the first (flow/device_fast.py), logged the same way.
+            again = await c.get("/v2/device", headers={"Authorization": f"Bearer {token}"})
+            refresh = {"appId": w.app.app_id, "refreshToken": linked.json()["refreshToken"]}
+            refreshed = await c.post("/v2/device/token", json=refresh)
             admin = await c.get(f"/v2/tenants/{w.tenant.uid}/devices")
     assert (unknown.status_code, linked.status_code, info.status_code) == (404, 200, 200)
+    assert (again.status_code, refreshed.status_code) == (200, 200)
     assert admin.status_code == 401
 
     lines = _lines(tmp_path)
@@ -52,10 +57,13 @@ async def test_every_request_has_one_line_with_its_log_id_route_status_and_tenan
     assert refused["route"] == "/v2/device/{deviceCode}/link"
     assert refused["status"] == 404
     assert refused["duration_ms"] >= 0
-    seen = by_id[info.headers["x-log-id"]]
-    assert (seen["route"], seen["status"], seen["tenant"]) == ("/v2/device", 200, w.tenant.uid)
+    for response in (info, again):
+        seen = by_id[response.headers["x-log-id"]]
+        assert (seen["route"], seen["status"], seen["tenant"]) == ("/v2/device", 200, w.tenant.uid)
+        assert seen["log_id"] == seen["logId"]
+    assert by_id[refreshed.headers["x-log-id"]]["route"] == "/v2/device/token"
     assert by_id[admin.json()["logId"]]["tenant"] == w.tenant.uid
 
     text = "\n".join(json.dumps(line) for line in lines)
-    for secret in ("WXYZ", w.code, PASSWORD, token, linked.json()["refreshToken"]):
+    for secret in ("WXYZ", w.code, PASSWORD, token, linked.json()["refreshToken"], refreshed.text):
         assert secret not in text

@@ -11,6 +11,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from posfleet import apidocs, backoffice, health, metrics, openapi, rendering
 from posfleet.commerce import router as commerce_router
@@ -20,6 +21,7 @@ from posfleet.flow import admin as flow_admin
 from posfleet.flow import audit_events as flow_audit_events
 from posfleet.flow import auth_routes as flow_auth
 from posfleet.flow import device as flow_device
+from posfleet.flow import device_fast
 from posfleet.flow import device_flow as flow_device_flow
 from posfleet.flow import device_flow_access as flow_device_flow_access
 from posfleet.flow import pairing_codes as flow_pairing_codes
@@ -58,6 +60,32 @@ async def _housekeeping(runtime: Runtime) -> None:
             log.warning("housekeeping failed", exc_info=True)
 
 
+class PosfleetApp(FastAPI):
+    """The application, with ``GET /v2/device`` answered in front of it while everything that
+    answer needs is kept in process (``flow/device_fast.py``); every other request, and that
+    one when anything is missing, goes through routing and the middleware as always."""
+
+    fast_device_info: device_fast.FastDeviceInfo | None = None
+    fast_device_token: device_fast.FastDeviceToken | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path, method = scope["path"], scope["method"]
+            if path == device_fast.PATH and method == "GET":
+                info = self.fast_device_info
+                if info is not None and await info(scope, send):
+                    return
+            elif path == device_fast.TOKEN_PATH and method == "POST":
+                token = self.fast_device_token
+
+                async def application(replay: Receive) -> None:
+                    await FastAPI.__call__(self, scope, replay, send)
+
+                if token is not None and await token(scope, receive, send, application):
+                    return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -78,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await housekeeping
             await runtime.close()
 
-    app = FastAPI(
+    app = PosfleetApp(
         title="posfleet",
         version="0.1.0",
         description=DESCRIPTION,
@@ -87,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.fast_device_info = device_fast.FastDeviceInfo(runtime)
+    app.fast_device_token = device_fast.FastDeviceToken(runtime, app.fast_device_info.log_ids)
 
     app.add_exception_handler(AppError, rendering.app_error_handler)
     app.add_exception_handler(RequestValidationError, rendering.validation_error_handler)

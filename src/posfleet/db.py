@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -114,6 +115,42 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+# A read on the event loop may wait this long for SQLite (a WAL reader waits only in rare cases,
+# such as another connection recovering the WAL index); past it, the caller reads through the pool.
+READER_BUSY_MILLISECONDS = 50
+
+
+def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute(f"PRAGMA busy_timeout={READER_BUSY_MILLISECONDS}")
+    cursor.close()
+
+
+def create_reader(settings: Settings) -> Engine | None:
+    """On a SQLite file: one plain (not async) connection for single-statement reads of hot
+    routes, run on the event loop.
+
+    Through aiosqlite each statement is four hand-offs to the connection's thread and back
+    (cursor, execute, fetch, close), and on a loaded event loop each hand-off waits for the
+    interpreter lock: a read of a few microseconds cost milliseconds.  A WAL reader never waits
+    for the writer, so running it in place is cheaper than handing it off.  Read-only
+    (``query_only``).  None elsewhere (PostgreSQL is a round trip: it stays async).
+    """
+    url = make_url(settings.database_url)
+    if not settings.is_sqlite or not url.database or url.database == ":memory:":
+        return None
+    engine = create_sync_engine(
+        url.set(drivername="sqlite"),
+        echo=settings.database_echo,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+    )
+    event.listen(engine, "connect", _reader_pragmas)
+    return engine
+
+
 def create_sessionmaker(
     engine: AsyncEngine, *, readonly: bool = False, per_statement: bool = False
 ) -> async_sessionmaker[AsyncSession]:
@@ -181,7 +218,10 @@ async def session_scope(
     async with sessionmaker() as session:
         try:
             yield session
-            await session.commit()
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await session.commit()
+            # else nothing began and nothing waits to be written: committing is a no-op (and a
+            # hand-off to SQLAlchemy's greenlet), as on a hot route whose reads ran elsewhere.
             _committed(session)
         except AppError as exc:
             if exc.keeps_work:

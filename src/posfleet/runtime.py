@@ -10,10 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from posfleet.config import Settings
-from posfleet.db import create_engine, create_sessionmaker, session_scope
+from posfleet.db import create_engine, create_reader, create_sessionmaker, session_scope
 from posfleet.devices.activity import ACTIVITY_FLUSH_SECONDS, ActivityLog
 from posfleet.errors import Unauthorized
 from posfleet.kit.changes import Changes, changes_for, watch_local_writes
@@ -72,6 +73,8 @@ class Runtime:
     codec: JwtCodec
     limiter: RateLimiter
     keys_loaded_at: float = 0.0
+    # SQLite: a plain connection for single-statement reads of hot routes (db.create_reader).
+    reader: Engine | None = None
     # Rendered DeviceInfo bodies, keyed by what changes whenever they would (devices/info.py).
     device_info_cache: LruCache[tuple[Any, ...], Any] = field(
         default_factory=lambda: LruCache(DEVICE_INFO_CACHE_ENTRIES)
@@ -102,12 +105,12 @@ class Runtime:
             codec=JwtCodec(issuer=settings.jwt_issuer),
             limiter=RateLimiter(sessionmaker, engine.dialect.name),
             activity=ActivityLog(timedelta(seconds=settings.activity_write_interval_seconds)),
+            reader=create_reader(settings),
         )
         runtime.changes = changes_for(
             engine, url=settings.database_url, dropped=runtime.live_devices.drop
         )
-        if not settings.is_sqlite:
-            watch_local_writes(engine, AUTH_TABLES, runtime.live_devices.drop)
+        watch_local_writes(engine, AUTH_TABLES, runtime.live_devices.drop)
         return runtime
 
     def changes_current(self) -> bool:
@@ -194,4 +197,6 @@ class Runtime:
         try:
             await self.activity.flush(self.sessionmaker)
         finally:
+            if self.reader is not None:
+                self.reader.dispose()
             await self.engine.dispose()

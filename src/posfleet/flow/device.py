@@ -7,6 +7,7 @@ spec's ``{error}`` and the generic ``{code, message, logId}``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Annotated, Any, TypeVar
 
@@ -22,7 +23,7 @@ from posfleet.devices.info import DeviceInfo, DeviceInfoService
 from posfleet.devices.linking import LinkService
 from posfleet.errors import Unauthorized, ValidationFailed
 from posfleet.flow import device_schemas as wire
-from posfleet.flow.auth import DevicePrincipal, PerStatementSession, bearer_token
+from posfleet.flow.auth import DevicePrincipal, bearer_token
 from posfleet.flow.schemas import FlowRequest, Paging
 from posfleet.http import ClientAddress, DbSession, RuntimeDep, SettingsDep
 from posfleet.kit.clock import unix
@@ -79,8 +80,7 @@ async def link_device(
     )
 
 
-def _token_refusal(request: Request, error: RefreshRefused) -> JSONResponse:
-    log_id = str(request.scope.get("state", {}).get("log_id", ""))
+def _token_refusal(log_id: str, error: RefreshRefused) -> JSONResponse:
     return JSONResponse(
         {"error": error.error, "code": error.code, "message": error.message, "logId": log_id},
         status_code=400,
@@ -119,32 +119,52 @@ def _valid(model: type[RequestT], payload: dict[str, Any]) -> RequestT:
         }
     },
 )
-async def device_token(
-    request: Request, session: PerStatementSession, runtime: RuntimeDep
-) -> Response:
-    # Per-statement session: a redemption reads, then writes at most one statement that stands
-    # alone (the idle revocation, or the last-used stamp); a poll's writes are each one
-    # conditional statement (the poll slot, slow_down, the first redemption).
-    try:
-        payload = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        payload = None
-    try:
-        if not isinstance(payload, dict):
-            raise RefreshRefused("The request body must be a JSON object", code="bad_request")
-        if "appId" not in payload and {"clientId", "deviceIdentifier"} <= payload.keys():
-            poll = _valid(wire.DevicePollRequest, payload)
-            issued = await DevicePollService(session, runtime).poll(
-                poll.clientId, poll.deviceIdentifier
-            )
-        else:
-            body = _valid(wire.DeviceTokenRequest, payload)
-            issued = await DeviceRefreshService(session, runtime).redeem(
-                body.appId, body.refreshToken
-            )
-    except RefreshRefused as refused:
-        # Returned, not raised: nothing was written before a refusal except what it keeps.
-        return _token_refusal(request, refused)
+async def device_token(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    log_id = str(request.scope.get("state", {}).get("log_id", ""))
+    return await token_answer(runtime, await request.body(), log_id)
+
+
+def is_refresh(payload: Any) -> bool:
+    """Whether a token request body asks to redeem a refresh token (not a device-flow poll)."""
+    return isinstance(payload, dict) and (
+        "appId" in payload or not {"clientId", "deviceIdentifier"} <= payload.keys()
+    )
+
+
+async def token_answer(runtime: Runtime, raw: bytes, log_id: str, payload: Any = None) -> Response:
+    """``POST /device/token``'s answer to the body ``raw`` (or its already parsed ``payload``).
+
+    A unit of work of its own, per statement: a redemption reads, then writes at most one
+    statement that stands alone (the idle revocation, or the last-used stamp); a poll's writes
+    are each one conditional statement (the poll slot, slow_down, the first redemption).  Opened
+    here rather than by a dependency: this route is hot, and FastAPI's dependency solving cost
+    more than the rest of the request.
+    """
+    if payload is None:
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            payload = None
+    if not isinstance(payload, dict):
+        refusal = RefreshRefused("The request body must be a JSON object", code="bad_request")
+        return _token_refusal(log_id, refusal)
+    async with session_scope(runtime.per_statement_sessionmaker) as session:
+        try:
+            if not is_refresh(payload):
+                poll = _valid(wire.DevicePollRequest, payload)
+                issued = await DevicePollService(session, runtime).poll(
+                    poll.clientId, poll.deviceIdentifier
+                )
+            else:
+                body = _valid(wire.DeviceTokenRequest, payload)
+                issued = await DeviceRefreshService(session, runtime).redeem(
+                    body.appId, body.refreshToken
+                )
+        except RefreshRefused as refused:
+            # Answered, not raised, inside the unit of work: what was written before a refusal
+            # (a poll's slow_down, an idle token's revocation) is committed with it.
+            return _token_refusal(log_id, refused)
     return _json({"token": issued.token, "token_type": "Bearer", "expires": unix(issued.expires)})
 
 
@@ -182,22 +202,49 @@ async def get_device_info(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     token = bearer_token(request.headers.get("authorization"))
     types = (TokenType.DEVICE, TokenType.DEVICE_USER)
-    principal = TokenService.kept_principal(runtime, await runtime.decode_token(token, *types))
-    if principal is not None:
-        device = _device(principal)
-        kept = DeviceInfoService.kept_rendering(runtime, device, principal.tenant, _render_info)
+    claims = await runtime.decode_token(token, *types)
+    kept = _kept_answer(request, runtime, claims)
+    if kept is not None:
+        return kept
+    key = (str(claims.get("ten", "")), str(claims.get("sub", "")))
+    reading = runtime.live_devices.reading.get(key)
+    if reading is not None and claims.get("typ") == TokenType.DEVICE.value:
+        # Another request is reading this device's rows (after a drop, every poller of the
+        # device misses at once): wait for it and use what it kept, rather than each reading.
+        # What it kept passes the same checks; it stored nothing if a drop came meanwhile.
+        await reading.wait()
+        kept = _kept_answer(request, runtime, claims)
         if kept is not None:
+            return kept
+    mine = asyncio.Event() if reading is None else None
+    if mine is not None:
+        runtime.live_devices.reading[key] = mine
+    try:
+        # A read session: the token's rows and DeviceInfo's reads need no common snapshot, and
+        # on SQLite they must not wait for the writer.
+        async with session_scope(runtime.read_sessionmaker) as session:
+            principal = await TokenService(session, runtime).authenticate(token, *types, kept=True)
+            device = _device(principal)
             DeviceInfoService.note_activity(runtime, device)
-            return _info_response(request, *kept)
-    # A read session: the token's rows and DeviceInfo's reads need no common snapshot, and on
-    # SQLite they must not wait for the writer.
-    async with session_scope(runtime.read_sessionmaker) as session:
-        principal = await TokenService(session, runtime).authenticate(token, *types, kept=True)
-        device = _device(principal)
-        DeviceInfoService.note_activity(runtime, device)
-        service = DeviceInfoService(session, runtime)
-        body, etag = await service.rendered(device, principal.tenant, _render_info)
+            service = DeviceInfoService(session, runtime)
+            body, etag = await service.rendered(device, principal.tenant, _render_info)
+    finally:
+        if mine is not None:
+            mine.set()
+            del runtime.live_devices.reading[key]
     return _info_response(request, body, etag)
+
+
+def _kept_answer(request: Request, runtime: Runtime, claims: dict[str, Any]) -> Response | None:
+    principal = TokenService.kept_principal(runtime, claims)
+    if principal is None:
+        return None
+    device = _device(principal)
+    kept = DeviceInfoService.kept_rendering(runtime, device, principal.tenant, _render_info)
+    if kept is None:
+        return None
+    DeviceInfoService.note_activity(runtime, device)
+    return _info_response(request, *kept)
 
 
 @router.put("/device", status_code=204, summary="Update systemInformation for a device")

@@ -3,9 +3,11 @@
 ``Changes.current()`` says whether the kept rows may be used for this request; when it says no,
 the caller reads the database.  Two sources:
 
-* **SQLite** serves one machine.  A dedicated connection asks ``PRAGMA data_version``, which
-  moves whenever any other connection (this process's pool, another worker, the CLI) commits to
-  the file; a move drops everything kept.  A few microseconds, no lock, on every request.
+* **SQLite** serves one machine.  A dedicated connection asks ``PRAGMA data_version`` every
+  ``SQLITE_POLL_SECONDS``; it moves whenever any other connection (another worker, the CLI,
+  this process's pool) commits to the file, and a move drops everything kept.  A few
+  microseconds, no lock, a hundred times a second instead of once per request.  While the poll
+  fails ``current()`` is False, so every request reads the database.
 * **PostgreSQL**: a dedicated connection ``LISTEN``s on ``posfleet_auth``; triggers (migration
   0008) notify ``<table>:<id>`` in the transaction that changes a row, so it arrives when the
   change commits.  Every ``EPOCH_CHECK_SECONDS`` the listener reads the ``posfleet_auth_epoch``
@@ -14,9 +16,9 @@ the caller reads the database.  Two sources:
   ``current()`` is False, so every request reads the database, until it is back (and then
   everything kept before is dropped, for what changed meanwhile was not heard).
 
-This process's own writes are dropped when their connection goes back to the pool, after the
-commit and before the response (``watch_local_writes``), so the replica that revokes refuses on
-the very next request without waiting for its own notification.
+On both engines this process's own writes are dropped when their connection goes back to the
+pool, after the commit and before the response (``watch_local_writes``), so the replica that
+revokes refuses on the very next request without waiting for its own notification or poll.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ log = structlog.get_logger("posfleet.changes")
 
 CHANNEL = "posfleet_auth"
 EPOCH_CHECK_SECONDS = 1.0
+# How often a process asks SQLite whether another connection committed: the longest a change made
+# by another process (worker, CLI) can go unseen, plus the event loop's lag (docs/security.md).
+SQLITE_POLL_SECONDS = 0.01
 RECONNECT_SECONDS = 0.5
 _EPOCH = "SELECT last_value + is_called::int FROM posfleet_auth_epoch"
 _DIRTY = "posfleet.changes.dirty"
@@ -68,16 +73,44 @@ class SqliteChanges(Changes):
         self._dropped = dropped
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._version: int | None = None
+        self._watching = False
+        self._task: asyncio.Task[None] | None = None
 
     def current(self) -> bool:
+        return self._watching
+
+    def check(self) -> None:
+        """Drop everything kept when another connection committed since the last check."""
         # fetchall: a statement left unfinished would keep a read transaction open.
         version = int(self._connection.execute("PRAGMA data_version").fetchall()[0][0])
         if version != self._version:
             self._version = version
             self._dropped(None, None)
-        return True
+
+    async def start(self) -> None:
+        self.check()
+        self._watching = True
+        self._task = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(SQLITE_POLL_SECONDS)
+            try:
+                self.check()
+            except sqlite3.Error:
+                if self._watching:
+                    log.warning("asking SQLite for changes failed; reading the database meanwhile")
+                self._watching = False
+                self._version = None  # the next successful check drops everything kept
+                continue
+            self._watching = True
 
     async def close(self) -> None:
+        self._watching = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         self._connection.close()
 
 

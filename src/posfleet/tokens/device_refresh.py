@@ -46,7 +46,7 @@ class DeviceRefreshService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.repo = DeviceRefreshRepository(session)
+        self.repo = DeviceRefreshRepository(session, runtime.reader)
         self.tokens = TokenService(session, runtime)
 
     def issue(self, device: Device, app_id: str) -> str:
@@ -72,8 +72,8 @@ class DeviceRefreshService:
                 "The refresh token is not valid: it is unknown or its device was deleted",
                 code="invalid_refresh_token",
             )
-        row, device, tenant = found
-        if row.revoked_at is not None or row.credential_generation != device.credential_generation:
+        row = found
+        if row.revoked_at is not None or row.credential_generation != row.device_generation:
             raise RefreshRefused(
                 "The refresh token has been revoked: the device was reset or relinked",
                 code="refresh_token_revoked",
@@ -90,10 +90,11 @@ class DeviceRefreshService:
                 error="expired_token",
                 keeps_work=True,
             )
-        if device.status is not DeviceStatus.ACTIVE:
+        status = row.device_status
+        if status is not DeviceStatus.ACTIVE:
             raise RefreshRefused(
-                f"The device is {device.status.lower().replace('_', ' ')}",
-                code="device_blocked" if device.status is DeviceStatus.BLOCKED else "not_linked",
+                f"The device is {status.lower().replace('_', ' ')}",
+                code="device_blocked" if status is DeviceStatus.BLOCKED else "not_linked",
             )
         hasher = self.runtime.hasher
         if row.secret_key_id != hasher.key_id:
@@ -105,5 +106,7 @@ class DeviceRefreshService:
         interval = timedelta(seconds=self.settings.activity_write_interval_seconds)
         if now - row.last_used_at >= interval:  # the UPDATE is conditional too (replicas)
             await self.repo.touch(row.id, now, now - interval)
-        token, expires = self.tokens.device_token(device, tenant)
+        token, expires = self.tokens.device_token_for(
+            row.device_uid, row.tenant_uid, row.device_generation, row.device_nonce
+        )
         return DeviceToken(token, expires)

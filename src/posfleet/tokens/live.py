@@ -9,6 +9,8 @@ may have been lost), and a lookup that started before a drop never stores what i
 
 from __future__ import annotations
 
+import asyncio
+
 from posfleet.models import Device, Tenant
 
 Key = tuple[str, str]  # (tenant uid, device uid), as the token names them
@@ -21,6 +23,8 @@ class LiveDevices:
         self.generation = 0
         self._entries: dict[Key, tuple[Tenant, Device]] = {}
         self._by_row: dict[tuple[str, int], set[Key]] = {}
+        # Keys being read from the database right now, set when the read ends (flow/device.py).
+        self.reading: dict[Key, asyncio.Event] = {}
 
     def get(self, key: Key) -> tuple[Tenant, Device] | None:
         return self._entries.get(key)

@@ -67,14 +67,17 @@ class TokenService:
         )
 
     def device_token(self, device: Device, tenant: Tenant) -> tuple[str, datetime]:
+        return self.device_token_for(
+            device.uid, tenant.uid, device.credential_generation, device.credential_nonce
+        )
+
+    def device_token_for(
+        self, device_uid: str, tenant_uid: str, generation: int, nonce: str
+    ) -> tuple[str, datetime]:
+        """A device token from the columns it names (a refresh loads no rows)."""
         return self._encode(
             TokenType.DEVICE,
-            {
-                "sub": device.uid,
-                "ten": tenant.uid,
-                "gen": device.credential_generation,
-                "cid": device.credential_nonce,
-            },
+            {"sub": device_uid, "ten": tenant_uid, "gen": generation, "cid": nonce},
             timedelta(seconds=self.settings.device_token_ttl_seconds),
         )
 
