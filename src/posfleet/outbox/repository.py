@@ -39,8 +39,8 @@ class OutboxRepository:
         """Lease up to ``limit`` due messages to the caller until ``until``.
 
         On PostgreSQL rows another worker holds are skipped (``FOR UPDATE SKIP LOCKED``), so
-        replicas never wait for each other nor take the same row; on SQLite the unit of work
-        holds the write lock (``BEGIN IMMEDIATE``), which serialises claims just as well.  The
+        replicas never wait for each other nor take the same row; on SQLite the lease is a
+        conditional UPDATE, so of two workers that read the same row only one leases it.  The
         lease is the next attempt time moved forward: a worker that dies mid-send leaves the
         message due again once the lease has run out.
         """
@@ -53,13 +53,23 @@ class OutboxRepository:
         if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = list((await self.session.scalars(query)).all())
-        if ids:
-            await self.session.execute(
-                update(OutboxEntry)
-                .where(OutboxEntry.id.in_(ids))
-                .values(next_attempt_at=until, lease=lease)
+        if not ids:
+            return []
+        # The lease is taken only where the row is still due: on SQLite the SELECT above runs
+        # before the unit of work takes the write lock, so another worker may have leased (or
+        # finished) one of these rows in between, and only its own lease may count.
+        leased = await self.session.scalars(
+            update(OutboxEntry)
+            .where(
+                OutboxEntry.id.in_(ids),
+                OutboxEntry.status == OutboxStatus.PENDING,
+                OutboxEntry.next_attempt_at <= now,
             )
-        return ids
+            .values(next_attempt_at=until, lease=lease)
+            .returning(OutboxEntry.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(leased.all())
 
     async def entries(self, ids: Sequence[int]) -> Sequence[OutboxEntry]:
         rows = await self.session.scalars(
