@@ -321,14 +321,30 @@ class DeviceSearchRepository:
         # Whether a device has printers rides along, so a page without any skips that query.
         printed = exists().where(DevicePrinter.device_id == Device.id).label("printed")
         result = await self.session.execute(
-            select(Device, Store, Till, printed, total)
+            select(Device, Till, printed, total)
             .join(ids, ids.c.id == Device.id)
-            .outerjoin(Store, Store.id == Device.store_id)
             .outerjoin(Till, Till.id == Device.till_id)
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
         )
         rows = result.all()
-        return [(d, s, t, bool(p)) for d, s, t, p, _ in rows], int(rows[0][4]) if rows else 0
+        if not rows:
+            return [], 0
+        # A store row is wide (40 columns, four of them JSON) and a page's devices share a few
+        # stores: read each once, not once per device.
+        store_ids = {d.store_id for d, *_ in rows if d.store_id is not None}
+        stores = (
+            {
+                s.id: s
+                for s in await self.session.scalars(select(Store).where(Store.id.in_(store_ids)))
+            }
+            if store_ids
+            else {}
+        )
+        page_rows = [
+            (d, stores.get(d.store_id) if d.store_id is not None else None, t, bool(p))
+            for d, t, p, _ in rows
+        ]
+        return page_rows, int(rows[0][3])
 
     # Loading what a page refers to
 
