@@ -5,7 +5,9 @@
 Loads ``--devices`` devices into one tenant (bulk insert: executemany on SQLite, COPY on a
 throwaway PostgreSQL the script starts itself, with progress), serves posfleet on loopback and
 reports p50/p99 of HTTP round trips for: the first list page, a deep list page (the middle of
-the fleet), a search by name fragment and a free-text search.  Run by hand, not by the tests.
+the fleet) by ``pageNumber`` and by ``cursor``, a search by name fragment and a free-text search;
+then the server worker's resident memory (``VmRSS``, and its peak ``VmHWM``, from
+``/proc/<pid>/status``) and the load average.  Run by hand, not by the tests.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def progress(done: int, total: int, started: float) -> None:
 
 
 @contextlib.contextmanager
-def serving(settings: Settings) -> Iterator[str]:
+def serving(settings: Settings) -> Iterator[tuple[str, int]]:
     """posfleet under uvicorn in a process of its own (uvloop, httptools, no access log), so
     the load generator does not share an interpreter with the server."""
     with socket.socket() as sock:
@@ -168,19 +170,34 @@ def serving(settings: Settings) -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
+def memory(pid: int) -> str:
+    """The resident set of a process now and at its peak, from ``/proc/<pid>/status``."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in status if ":" in line)
+    return f"VmRSS {fields['VmRSS'].strip()}, VmHWM {fields['VmHWM'].strip()}"
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def measure(base: str, tenant_uid: str, token: str, total: int, n: int) -> dict[str, list[float]]:
     url = f"{base}/v2/tenants/{tenant_uid}/devices"
-    deep = max(1, (total // 50) // 2)
+    deep = max(2, (total // 50) // 2)
     rng = random.Random(7)
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        before = client.get(f"{url}?pageNumber={deep - 1}")
+        cursor = before.raise_for_status().json()["paging"]["nextCursor"]
     cases = {
         "list, first page": lambda: ("GET", url, None),
         f"list, page {deep} (middle)": lambda: ("GET", f"{url}?pageNumber={deep}", None),
+        f"list, page {deep} by cursor": lambda: ("GET", f"{url}?cursor={cursor}", None),
         "search, name fragment": lambda: ("POST", f"{url}/search", {"name": rng.choice(WORDS)}),
         "search, free text": lambda: (
             "POST", f"{url}/search", {"query": f"6.1.0-{rng.choice(WORDS)}"}),
@@ -200,7 +217,10 @@ def measure(base: str, tenant_uid: str, token: str, total: int, n: int) -> dict[
                 r.raise_for_status()
             timings[label] = samples
             last = r.json()["paging"]
-            print(f"    {label:<28} totalCount={last['totalCount']:,}")
+            print(
+                f"    {label:<28} pageNumber={last['pageNumber']:,} "
+                f"totalCount={last['totalCount']:,}"
+            )
     return timings
 
 
@@ -225,8 +245,12 @@ def run(backend: str, url: str, devices: int, batch: int, n: int) -> None:
     else:
         asyncio.run(load_postgres(url, tenant_id, stores, devices, batch))
     print(f"  loaded in {time.monotonic() - t0:.0f} s")
-    with serving(settings) as base:
-        report(backend, measure(base, tenant_uid, token, devices, n))
+    with serving(settings) as (base, pid):
+        print(f"  load average before: {load_average()}")
+        timings = measure(base, tenant_uid, token, devices, n)
+        print(f"  load average after: {load_average()}")
+        report(backend, timings)
+        print(f"\n  server worker after the run: {memory(pid)}")
 
 
 def main() -> None:

@@ -5,7 +5,8 @@
 Loads the devices the way ``bench/admin_lists.py`` does (one tenant, 20 stores), serves posfleet
 on loopback in a process of its own, signs in through the sign-in form like a browser, and
 reports p50/p99 of full HTTP round trips for ``GET /backoffice/devices`` (the whole HTML page:
-session cookie check, the API's list or search query, 25 rows, the layout).  Run by hand.
+session cookie check, the API's list or search query, 25 rows, the layout); then the server
+worker's resident memory (``VmRSS``, ``VmHWM``) and the load average.  Run by hand.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from admin_lists import SECRET, WORDS, load_postgres, load_sqlite, serving
+from admin_lists import (
+    SECRET,
+    WORDS,
+    load_average,
+    load_postgres,
+    load_sqlite,
+    memory,
+    serving,
+)
 from tests import factories
 from tests.support.postgres import running_postgres
 
@@ -124,8 +133,12 @@ def run(backend: str, url: str, devices: int, batch: int, n: int) -> None:
     else:
         asyncio.run(load_postgres(url, tenant_id, stores, devices, batch))
     print(f"  loaded in {time.monotonic() - t0:.0f} s")
-    with serving(settings) as base:
-        report(backend, measure(base, user_code, store_uids(base, user_code), devices, n))
+    with serving(settings) as (base, pid):
+        print(f"  load average before: {load_average()}")
+        timings = measure(base, user_code, store_uids(base, user_code), devices, n)
+        print(f"  load average after: {load_average()}")
+        report(backend, timings)
+        print(f"\n  server worker after the run: {memory(pid)}")
 
 
 def main() -> None:

@@ -7,8 +7,10 @@ import json
 import re
 from typing import Any
 
+import pytest
 import yaml
 
+from posfleet.tenants import transfer
 from tests.conftest import unique
 from tests.support.cli import posfleet
 
@@ -201,3 +203,23 @@ def test_a_large_import_shows_its_progress(
     progress = result.stderr.strip().splitlines()
     assert progress[0] == "Importing 601 changes ..."
     assert progress[1:] == ["  applied 250/601", "  applied 500/601", "  applied 601/601"]
+
+
+def test_an_export_of_more_devices_than_a_batch_holds_each_device_once_in_order(
+    backend: str, database_urls: dict[str, str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "_DEVICE_BATCH", 3)
+    url, tenant = database_urls[backend], unique("tenant")
+    # Names repeat and uids sort otherwise than the devices were made: batches follow the uid.
+    uids = [f"{tenant}-d{n:02d}" for n in range(11)]
+    data: dict[str, Any] = {
+        "tenant": {"tenantUid": tenant, "name": "Many"},
+        "devices": [
+            {"deviceUid": uid, "name": f"Till {n % 3}"} for n, uid in enumerate(uids[::-1])
+        ],
+    }
+    source = tmp_path / "many.yaml"
+    source.write_text(yaml.safe_dump(data))
+    _ok(url, "tenant", "import", str(source))
+    exported = json.loads(_ok(url, "tenant", "export", tenant, "--format", "json"))
+    assert [d["deviceUid"] for d in exported["devices"]] == uids

@@ -15,7 +15,7 @@ from posfleet.devices.search_repository import (
     DeviceSearchRepository,
 )
 from posfleet.devices.service import DeviceDetails
-from posfleet.kit.pagination import Page, PageRequest
+from posfleet.kit.pagination import Keyset, Page, PageRequest
 from posfleet.models import Device
 from posfleet.tenants.stores import StoreService
 
@@ -39,7 +39,8 @@ class DeviceSearchService:
         """One page of the tenant's devices matching ``query``, with an exact total count.
 
         ``page.sort_by`` is one of :data:`DEVICE_SORT_FIELDS`; devices of an unknown
-        ``store_uid`` are none.
+        ``store_uid`` are none.  ``page.after`` starts the page after a position; the answer's
+        ``next`` is the position after its last device while the list goes on.
         """
         if store_uid:
             store = await self.stores.find_store(tenant_id, store_uid)
@@ -65,7 +66,11 @@ class DeviceSearchService:
             )
             for d, store, till, _ in rows
         ]
-        return Page(items, page.page_number, page.page_size, total)
+        more = len(rows) == page.page_size and page.page_number * page.page_size < total
+        last = rows[-1][0]
+        sort_key = DEVICE_SORT_COLUMNS[page.sort_by].key
+        after = Keyset(getattr(last, sort_key), last.id) if more else None
+        return Page(items, page.page_number, page.page_size, total, after)
 
     async def overview(
         self, tenant_id: int, store_uid: str | None = None

@@ -10,6 +10,9 @@
 * Free text is a union of indexable arms: the device's own columns through the trigram index,
   and ``store_id``/``till_id`` among the stores and tills whose names match (resolved first: a
   tenant has few).  An ``OR`` with sub-selects would make PostgreSQL scan the tenant's devices.
+* A page asked for after a position (a cursor) starts there: ``(sort, id) > (value, id)`` is a
+  range of the same index, so page 10,000 costs what page 2 does; ``OFFSET`` walks every entry
+  before it.
 * Printers and setting values of a page are loaded with one query each.
 """
 
@@ -32,13 +35,14 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    tuple_,
     union,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from posfleet.kit.pagination import PageRequest, SortDirection
+from posfleet.kit.pagination import Keyset, PageRequest, SortDirection
 from posfleet.models import (
     Device,
     DeviceCount,
@@ -211,6 +215,8 @@ class DeviceSearchRepository:
         sorts them.  Other pages count first, and a page past the middle is read from the far
         end of the index.
         """
+        if page.after is not None:
+            return await self._page_after(tenant_id, q, where, page, page.after)
         if not q.counted_by_triggers:
             small = await self._small_match_page(where, page)
             if small is not None:
@@ -228,6 +234,33 @@ class DeviceSearchRepository:
             limit = min(limit, total - offset)
             offset = total - offset - limit
         rows, _ = await self._rows(where, page, offset, limit, backwards, None)
+        return rows, total
+
+    async def _page_after(
+        self,
+        tenant_id: int,
+        q: DeviceQuery,
+        where: list[ColumnElement[bool]],
+        page: PageRequest,
+        after: Keyset,
+    ) -> tuple[list[PageRow], int]:
+        """The page that starts after ``after``, and the exact total of the whole list."""
+        keys = self._keys(page)
+        values = [after.value] if len(keys) == 1 else [after.value, after.id]
+        bound = [literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]
+        if page.sort_direction is SortDirection.DESC:
+            beyond = tuple_(*keys) < tuple_(*bound)
+        else:
+            beyond = tuple_(*keys) > tuple_(*bound)
+        if q.counted_by_triggers:
+            total_column = self._counted(tenant_id, q).scalar_subquery()
+            rows, total = await self._rows(
+                [*where, beyond], page, 0, page.page_size, False, total_column
+            )
+            if rows:
+                return rows, total
+        total = await self.count(tenant_id, q, where)
+        rows, _ = await self._rows([*where, beyond], page, 0, page.page_size, False, None)
         return rows, total
 
     def _keys(self, page: PageRequest) -> list[QueryableAttribute[Any]]:
@@ -288,14 +321,30 @@ class DeviceSearchRepository:
         # Whether a device has printers rides along, so a page without any skips that query.
         printed = exists().where(DevicePrinter.device_id == Device.id).label("printed")
         result = await self.session.execute(
-            select(Device, Store, Till, printed, total)
+            select(Device, Till, printed, total)
             .join(ids, ids.c.id == Device.id)
-            .outerjoin(Store, Store.id == Device.store_id)
             .outerjoin(Till, Till.id == Device.till_id)
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
         )
         rows = result.all()
-        return [(d, s, t, bool(p)) for d, s, t, p, _ in rows], int(rows[0][4]) if rows else 0
+        if not rows:
+            return [], 0
+        # A store row is wide (40 columns, four of them JSON) and a page's devices share a few
+        # stores: read each once, not once per device.
+        store_ids = {d.store_id for d, *_ in rows if d.store_id is not None}
+        stores = (
+            {
+                s.id: s
+                for s in await self.session.scalars(select(Store).where(Store.id.in_(store_ids)))
+            }
+            if store_ids
+            else {}
+        )
+        page_rows = [
+            (d, stores.get(d.store_id) if d.store_id is not None else None, t, bool(p))
+            for d, t, p, _ in rows
+        ]
+        return page_rows, int(rows[0][3])
 
     # Loading what a page refers to
 

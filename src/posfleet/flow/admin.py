@@ -6,7 +6,9 @@ lists and searches in :mod:`posfleet.devices.search`.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
@@ -14,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from posfleet.devices.search import DeviceQuery, DeviceSearchService
 from posfleet.devices.service import DeviceChanges, DeviceService
+from posfleet.errors import ValidationFailed
 from posfleet.flow.admin_schemas import (
     DeviceCreateRequest,
     DeviceList,
@@ -24,8 +27,10 @@ from posfleet.flow.admin_schemas import (
 from posfleet.flow.auth import AdminPrincipal, AdminReaderPrincipal
 from posfleet.flow.schemas import UID_REGEX, FlowModel
 from posfleet.http import DbSession, ReadSession, RuntimeDep, SettingsDep
+from posfleet.kit import cursor as cursors
 from posfleet.kit.idempotency import IdempotencyStore, check_key, request_hash
-from posfleet.kit.pagination import PageRequest
+from posfleet.kit.pagination import Page, PageRequest
+from posfleet.runtime import Runtime
 
 router = APIRouter(prefix="/v2", tags=["Device admin"])
 
@@ -64,6 +69,48 @@ SortBy = Annotated[
 SortDirection = Annotated[
     str | None, Query(alias="sortDirection", max_length=10, description="ASC or DESC")
 ]
+Cursor = Annotated[
+    str | None,
+    Query(
+        alias="cursor",
+        max_length=cursors.MAX_CURSOR_LENGTH,
+        description="`paging.nextCursor` of the previous page, in place of `pageNumber`: "
+        "the next page at the same cost however deep it is. `pageSize`, `sortBy` and "
+        "`sortDirection` are those of the cursor; given as well, they must be the same",
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Paging:
+    """The paging parameters as given: a page number, or a cursor to be opened once the list
+    it belongs to is known."""
+
+    page: PageRequest
+    cursor: str | None
+    given: frozenset[str]
+
+    def resolve(self, runtime: Runtime, scope: str) -> PageRequest:
+        if self.cursor is None:
+            return self.page
+        if "pageNumber" in self.given:
+            raise ValidationFailed(
+                "pageNumber and cursor cannot be given together",
+                errors={"pageNumber": "give pageNumber or cursor, not both"},
+            )
+        page = cursors.decode(runtime.secret, scope, self.cursor)
+        errors = {
+            name: "must be that of the cursor or left out"
+            for name, same in (
+                ("pageSize", page.page_size == self.page.page_size),
+                ("sortBy", page.sort_by == self.page.sort_by),
+                ("sortDirection", page.sort_direction is self.page.sort_direction),
+            )
+            if name in self.given and not same
+        }
+        if errors:
+            raise ValidationFailed("; ".join(f"{k} {v}" for k, v in errors.items()), errors=errors)
+        return page
 
 
 async def _page(
@@ -72,7 +119,8 @@ async def _page(
     page_size: PageSize = None,
     sort_by: SortBy = None,
     sort_direction: SortDirection = None,
-) -> PageRequest:
+    cursor: Cursor = None,
+) -> _Paging:
     page = PageRequest.parse(
         page_number=page_number,
         page_size=page_size,
@@ -83,10 +131,35 @@ async def _page(
         default_size=settings.page_size_default,
         max_size=settings.page_size_max,
     )
-    return replace(page, sort_by=SORT_FIELDS[page.sort_by])
+    given = {
+        name
+        for name, value in (
+            ("pageNumber", page_number),
+            ("pageSize", page_size),
+            ("sortBy", sort_by),
+            ("sortDirection", sort_direction),
+        )
+        if value is not None
+    }
+    return _Paging(replace(page, sort_by=SORT_FIELDS[page.sort_by]), cursor, frozenset(given))
 
 
-Paged = Annotated[PageRequest, Depends(_page)]
+Paged = Annotated[_Paging, Depends(_page)]
+
+
+def _scope(tenant_id: int, **filters: object) -> str:
+    """What a cursor of this list is bound to: the tenant and every filter."""
+    described = json.dumps(filters, sort_keys=True, default=str)
+    return f"flow-devices:{tenant_id}:" + hashlib.sha256(described.encode()).hexdigest()[:32]
+
+
+def _list(
+    result: Page[Any], page: PageRequest, runtime: Runtime, scope: str, tenant_uid: str
+) -> Response:
+    following = (
+        None if result.next is None else cursors.encode(runtime.secret, scope, page, result.next)
+    )
+    return _json(DeviceList.of(result, tenant_uid, following))
 
 
 def _json(answer: FlowModel) -> Response:
@@ -115,13 +188,17 @@ IdempotencyKey = Annotated[
 async def list_devices(
     principal: AdminReaderPrincipal,
     session: ReadSession,
-    page: Paged,
+    runtime: RuntimeDep,
+    paging: Paged,
     store_uid: StoreFilter = None,
 ) -> Response:
+    tenant = principal.tenant
+    scope = _scope(tenant.id, store=store_uid)
+    page = paging.resolve(runtime, scope)
     result = await DeviceSearchService(session).page(
-        principal.tenant.id, DeviceQuery(), page, store_uid=store_uid
+        tenant.id, DeviceQuery(), page, store_uid=store_uid
     )
-    return _json(DeviceList.of(result, principal.tenant.uid))
+    return _list(result, page, runtime, scope, tenant.uid)
 
 
 @router.post(
@@ -134,7 +211,8 @@ async def list_devices(
 async def search_devices(
     principal: AdminReaderPrincipal,
     session: ReadSession,
-    page: Paged,
+    runtime: RuntimeDep,
+    paging: Paged,
     body: Annotated[DeviceSearchRequest | None, Body()] = None,
 ) -> Response:
     """``name``: part of the name; ``query``: part of the name, identifier, system information,
@@ -147,8 +225,18 @@ async def search_devices(
         app_code=body.appCode,
         statuses=tuple(dict.fromkeys(body.statuses or [])),
     )
-    result = await DeviceSearchService(session).page(principal.tenant.id, query, page)
-    return _json(DeviceList.of(result, principal.tenant.uid))
+    tenant = principal.tenant
+    scope = _scope(
+        tenant.id,
+        name=query.name,
+        identifier=query.identifier,
+        text=query.text,
+        app=query.app_code,
+        statuses=sorted(query.statuses),
+    )
+    page = paging.resolve(runtime, scope)
+    result = await DeviceSearchService(session).page(tenant.id, query, page)
+    return _list(result, page, runtime, scope, tenant.uid)
 
 
 @router.post(

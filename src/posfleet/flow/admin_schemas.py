@@ -137,15 +137,31 @@ class DeviceResponse(FlowModel):
         )
 
 
+class DevicePaging(Paging):
+    """Flow's ``Paging`` and, beside it, the cursor of the next page."""
+
+    nextCursor: str | None = Field(
+        default=None,
+        exclude_if=lambda cursor: cursor is None,
+        description="Pass as `cursor` for the next page, at the same cost however deep it is; "
+        "absent on the last page",
+    )
+
+
 class DeviceList(FlowModel):
     items: list[DeviceResponse]
-    paging: Paging
+    paging: DevicePaging
 
     @classmethod
-    def of(cls, page: Page[DeviceDetails], tenant_uid: str) -> DeviceList:
+    def of(
+        cls, page: Page[DeviceDetails], tenant_uid: str, next_cursor: str | None = None
+    ) -> DeviceList:
         return cls(
             items=[DeviceResponse.of(d, tenant_uid) for d in page.items],
-            paging=Paging(
-                pageNumber=page.page_number, pageSize=page.page_size, totalCount=page.total_count
+            paging=DevicePaging(
+                pageNumber=page.page_number,
+                pageSize=page.page_size,
+                totalCount=page.total_count,
+                nextCursor=next_cursor,
             ),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from posfleet.errors import ValidationFailed
 
@@ -17,11 +17,27 @@ class SortDirection(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Keyset:
+    """A position in a sorted list: the sort value and id of the last item before a page.
+
+    A page asked for after a position starts there whatever the rows before it became (keyset
+    paging): it costs the same at page 10,000 as at page 2, where an offset walks every row
+    before it.
+    """
+
+    value: Any
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
 class PageRequest:
     page_number: int
     page_size: int
     sort_by: str
     sort_direction: SortDirection
+    #: Start after this position instead of at ``offset``; ``page_number`` is then only the
+    #: number the page is reported with.
+    after: Keyset | None = None
 
     @property
     def offset(self) -> int:
@@ -64,3 +80,5 @@ class Page(Generic[T]):
     page_number: int
     page_size: int
     total_count: int
+    #: Where the next page starts, for lists that page by position; None on the last page.
+    next: Keyset | None = None

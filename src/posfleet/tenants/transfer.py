@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -284,18 +284,16 @@ class TenantTransfer:
         return {k: v for k, v in data.items() if v != []}
 
     async def _all_devices(self, tenant_id: int) -> Any:
-        number = 1
+        # Each batch starts after the last device of the one before (keyset paging), so the
+        # export reads the tenant's devices once instead of skipping ever more of them.
+        request = PageRequest(1, _DEVICE_BATCH, "uid", SortDirection.ASC)
         while True:
-            page = await self.search.page(
-                tenant_id,
-                DeviceQuery(),
-                PageRequest(number, _DEVICE_BATCH, "uid", SortDirection.ASC),
-            )
+            page = await self.search.page(tenant_id, DeviceQuery(), request)
             for item in page.items:
                 yield item
-            if number * _DEVICE_BATCH >= page.total_count:
+            if page.next is None:
                 return
-            number += 1
+            request = replace(request, page_number=request.page_number + 1, after=page.next)
 
     # Importing ----------------------------------------------------------------------------
 

@@ -51,7 +51,9 @@ async def test_pages_are_1_based_with_an_exact_total(
 ) -> None:
     a, _ = await fleet(session, runtime)
     r = await client.get(a.url("?pageNumber=2&pageSize=3&sortBy=name"), headers=a.headers)
-    assert r.json()["paging"] == {"pageNumber": 2, "pageSize": 3, "totalCount": 7}
+    paging = r.json()["paging"]
+    assert paging.pop("nextCursor")  # page 3 follows
+    assert paging == {"pageNumber": 2, "pageSize": 3, "totalCount": 7}
     assert [i["name"].split()[0] for i in r.json()["items"]] == ["d3", "d4", "d5"]
     last = await names(client, a, "?pageNumber=3&pageSize=3&sortBy=name")
     assert last == ["d6"]
