@@ -20,6 +20,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 
 from posfleet.errors import ValidationFailed
+from posfleet.kit.keyring import ServerSecrets
 from posfleet.kit.pagination import Keyset, PageRequest, SortDirection
 from posfleet.kit.sealing import Sealer
 
@@ -29,9 +30,9 @@ MAX_CURSOR_LENGTH = 1024
 
 
 @lru_cache(maxsize=4)
-def _sealer(secret: bytes) -> Sealer:
+def _sealer(secrets: ServerSecrets) -> Sealer:
     # Deriving the key once a process, not once a request.
-    return Sealer(secret, CURSOR_SEALING)
+    return Sealer(secrets, CURSOR_SEALING)
 
 
 def _refused() -> ValidationFailed:
@@ -56,7 +57,7 @@ def _untagged(tagged: Any) -> Any:
     raise ValueError("unknown value kind")
 
 
-def encode(secret: bytes, scope: str, page: PageRequest, after: Keyset) -> str:
+def encode(secrets: ServerSecrets, scope: str, page: PageRequest, after: Keyset) -> str:
     """The cursor of the page that follows ``page`` and starts after ``after``."""
     plain = json.dumps(
         [
@@ -70,17 +71,20 @@ def encode(secret: bytes, scope: str, page: PageRequest, after: Keyset) -> str:
         ],
         separators=(",", ":"),
     )
-    sealed = _sealer(secret).seal(plain.encode())
+    sealed = _sealer(secrets).seal(plain.encode())
     return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
 
 
-def decode(secret: bytes, scope: str, cursor: str) -> PageRequest:
+def decode(secrets: ServerSecrets, scope: str, cursor: str) -> PageRequest:
     """The page a cursor of this ``scope`` names; 400 for anything else."""
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise _refused()
     try:
         sealed = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(_sealer(secret).open(sealed))
+        # Sealed under the newest server secret only: a cursor made before a rotation is
+        # refused like any other stranger, and the client starts again from page 1.
+        sealer = _sealer(secrets)
+        data = json.loads(sealer.open(sealed, sealer.key_id))
         found, number, size, sort_by, direction, tagged, last_id = data
         page = PageRequest(
             page_number=int(number),
