@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from posfleet.config import Settings
 from posfleet.db import create_engine, create_reader, create_sessionmaker, session_scope
 from posfleet.devices.activity import ACTIVITY_FLUSH_SECONDS, ActivityLog
 from posfleet.errors import Unauthorized
-from posfleet.kit.changes import Changes, changes_for, watch_local_writes
+from posfleet.kit.changes import (
+    PURGE_CHANGE_LOG,
+    Changes,
+    SqliteChanges,
+    changes_for,
+    watch_local_writes,
+)
 from posfleet.kit.clock import unix, utcnow
 from posfleet.kit.hashing import SecretHasher
 from posfleet.kit.jwt import JwtCodec, TokenType
@@ -59,6 +66,23 @@ AUTH_TABLES = (
 
 # The codec's leeway: a token is refused this many seconds after its ``exp``.
 EXPIRY_LEEWAY = 5
+
+
+_FROZEN: list[bool] = []
+
+
+def freeze_startup_objects() -> None:
+    """Once per process: leave the objects that exist after start-up (modules, the app, its
+    routes, models and schemas: ~190,000 of them) out of every later garbage collection.
+
+    A full collection walks every tracked object; with these in, it took 120 ms on a loaded
+    2-core machine, and the links and admin writes make enough garbage to start one every few
+    seconds: each one stalled every request in flight (GET /v2/device p99 under links).
+    """
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN.append(True)
 
 
 @dataclass(slots=True)
@@ -110,7 +134,7 @@ class Runtime:
         runtime.changes = changes_for(
             engine, url=settings.database_url, dropped=runtime.live_devices.drop
         )
-        watch_local_writes(engine, AUTH_TABLES, runtime.live_devices.drop)
+        watch_local_writes(engine, AUTH_TABLES, runtime.changes, runtime.live_devices.drop)
         return runtime
 
     def changes_current(self) -> bool:
@@ -122,6 +146,7 @@ class Runtime:
         if self.changes is not None:
             await self.changes.start()
         self._activity_writer = asyncio.create_task(self._write_activity())
+        freeze_startup_objects()
 
     @property
     def keep_retired_keys_for(self) -> timedelta:
@@ -174,9 +199,12 @@ class Runtime:
     async def housekeeping(self) -> None:
         """What each process does on a timer: take up keys rotated by another replica or by
         ``posfleet keys rotate`` (so it signs with the newest key), and drop attempt counts
-        too old to matter."""
+        too old to matter (and, on SQLite, change log rows every process has long read)."""
         await self.reload_signing_keys()
         await self.limiter.purge(utcnow() - RATE_LIMIT_MEMORY)
+        if isinstance(self.changes, SqliteChanges):
+            async with session_scope(self.sessionmaker) as session:
+                await session.execute(text(PURGE_CHANGE_LOG))
 
     async def _write_activity(self) -> None:
         """Flush the devices' activity notes about once a second while the process runs."""
