@@ -11,7 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 from posfleet import db
@@ -39,12 +44,12 @@ async def test_device_info_is_answered_while_another_writer_holds_sqlite_s_write
         await writer.rollback()
 
 
-async def _pooled_backend_pids(runtime: Runtime, count: int) -> set[int]:
+async def _pooled_backend_pids(engine: AsyncEngine, count: int) -> set[int]:
     held = asyncio.Event()
     pids: set[int] = set()
 
     async def hold() -> None:
-        async with runtime.engine.connect() as connection:
+        async with engine.connect() as connection:
             pids.add(int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
             if len(pids) == count:
                 held.set()
@@ -57,14 +62,18 @@ async def _pooled_backend_pids(runtime: Runtime, count: int) -> set[int]:
 async def test_requests_after_every_pooled_connection_was_terminated_succeed(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, backend: str
 ) -> None:
-    """pg_terminate_backend on every pooled connection: the requests that follow all succeed."""
+    """pg_terminate_backend on every pooled connection (both pools): the requests that follow
+    all succeed."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL server sessions")
     w = await world(session, runtime)
     await session.commit()
     token = (await link(client, w))["token"]
     size = runtime.settings.database_pool_size
-    pids = await _pooled_backend_pids(runtime, size)
+    pids = await _pooled_backend_pids(runtime.engine, size)
+    assert runtime.read_engine is not None
+    assert runtime.read_engine is not runtime.engine
+    pids |= await _pooled_backend_pids(runtime.read_engine, size)  # the reads' pool too
     outsider = create_async_engine(runtime.settings.database_url, poolclass=NullPool)
     async with outsider.connect() as admin:
         await admin.execute(

@@ -110,11 +110,17 @@ class Runtime:
     activity: ActivityLog = field(default_factory=lambda: ActivityLog(timedelta(0)))
     live_devices: LiveDevices = field(default_factory=lambda: LiveDevices(LIVE_DEVICE_ENTRIES))
     changes: Changes | None = None
+    # The engine of read_sessionmaker: ``engine`` on SQLite, a second pool on PostgreSQL.
+    read_engine: AsyncEngine | None = None
     _activity_writer: asyncio.Task[None] | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings)
+        # PostgreSQL: reads get a pool of their own, so that a read (GET /v2/device after its
+        # kept rows were dropped) never waits for a connection behind writers that hold theirs
+        # through a lock wait and a password check (links of one account queue on its row).
+        read_engine = engine if settings.is_sqlite else create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
         secret = settings.server_secrets()
         runtime = cls(
@@ -122,7 +128,7 @@ class Runtime:
             engine=engine,
             sessionmaker=sessionmaker,
             # Reads need no common snapshot: per statement on PostgreSQL, deferred on SQLite.
-            read_sessionmaker=create_sessionmaker(engine, readonly=True, per_statement=True),
+            read_sessionmaker=create_sessionmaker(read_engine, readonly=True, per_statement=True),
             per_statement_sessionmaker=create_sessionmaker(engine, per_statement=True),
             secret=secret,
             hasher=SecretHasher(secret),
@@ -134,7 +140,9 @@ class Runtime:
         runtime.changes = changes_for(
             engine, url=settings.database_url, dropped=runtime.live_devices.drop
         )
-        watch_local_writes(engine, AUTH_TABLES, runtime.changes, runtime.live_devices.drop)
+        runtime.read_engine = read_engine
+        for watched in {engine, read_engine}:
+            watch_local_writes(watched, AUTH_TABLES, runtime.changes, runtime.live_devices.drop)
         return runtime
 
     def changes_current(self) -> bool:
@@ -227,4 +235,6 @@ class Runtime:
         finally:
             if self.reader is not None:
                 self.reader.dispose()
+            if self.read_engine is not None and self.read_engine is not self.engine:
+                await self.read_engine.dispose()
             await self.engine.dispose()
