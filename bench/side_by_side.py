@@ -192,6 +192,7 @@ async def _refresh_tokens(
                         "tenant_id": device.tenant_id,
                         "device_id": device.id,
                         "token_hash": runtime.hasher.hash(secret),
+                        "secret_key_id": runtime.hasher.key_id,
                         "app_id": app_id,
                         "credential_generation": device.credential_generation,
                         "created_at": an_hour_ago,

@@ -4,13 +4,25 @@ server sessions were all ended serves the next requests without an error."""
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
+from posfleet import db
+from posfleet.config import Settings
+from posfleet.db import create_engine, create_sessionmaker, session_scope
+from posfleet.errors import TooManyRequests
 from posfleet.runtime import Runtime
 from tests.flow.device.support import bearer, link, world
 
@@ -32,12 +44,12 @@ async def test_device_info_is_answered_while_another_writer_holds_sqlite_s_write
         await writer.rollback()
 
 
-async def _pooled_backend_pids(runtime: Runtime, count: int) -> set[int]:
+async def _pooled_backend_pids(engine: AsyncEngine, count: int) -> set[int]:
     held = asyncio.Event()
     pids: set[int] = set()
 
     async def hold() -> None:
-        async with runtime.engine.connect() as connection:
+        async with engine.connect() as connection:
             pids.add(int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
             if len(pids) == count:
                 held.set()
@@ -50,14 +62,18 @@ async def _pooled_backend_pids(runtime: Runtime, count: int) -> set[int]:
 async def test_requests_after_every_pooled_connection_was_terminated_succeed(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, backend: str
 ) -> None:
-    """pg_terminate_backend on every pooled connection: the requests that follow all succeed."""
+    """pg_terminate_backend on every pooled connection (both pools): the requests that follow
+    all succeed."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL server sessions")
     w = await world(session, runtime)
     await session.commit()
     token = (await link(client, w))["token"]
     size = runtime.settings.database_pool_size
-    pids = await _pooled_backend_pids(runtime, size)
+    pids = await _pooled_backend_pids(runtime.engine, size)
+    assert runtime.read_engine is not None
+    assert runtime.read_engine is not runtime.engine
+    pids |= await _pooled_backend_pids(runtime.read_engine, size)  # the reads' pool too
     outsider = create_async_engine(runtime.settings.database_url, poolclass=NullPool)
     async with outsider.connect() as admin:
         await admin.execute(
@@ -84,3 +100,80 @@ async def test_requests_after_every_pooled_connection_was_terminated_succeed(
         *(client.get("/v2/device", headers=bearer(token)) for _ in range(2 * size))
     )
     assert [r.status_code for r in responses] == [200] * (2 * size)
+
+
+async def _hold_the_write_lock(sessionmaker: async_sessionmaker[AsyncSession], n: int) -> None:
+    async with session_scope(sessionmaker) as session:
+        await session.execute(text("INSERT INTO write_queue_probe (n) VALUES (:n)"), {"n": n})
+        await asyncio.sleep(0.02)  # a unit of work that awaits something while it writes
+
+
+def _scratch_file(runtime: Runtime, tmp_path: Path) -> Settings:
+    """The runtime's settings on a SQLite file of the test's own (not the migrated database)."""
+    return runtime.settings.model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}"}
+    )
+
+
+async def test_concurrent_writers_of_one_process_take_turns_instead_of_failing(
+    runtime: Runtime, backend: str, tmp_path: Path
+) -> None:
+    """Sixty units of work writing one SQLite file at once, each holding the write lock for
+    20 ms (1.2 s in all) against a busy timeout of 200 ms: every one commits."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's single writer lock")
+    engine = create_engine(_scratch_file(runtime, tmp_path))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with session_scope(sessionmaker) as session:
+            await session.execute(
+                text("CREATE TABLE IF NOT EXISTS write_queue_probe (n INTEGER NOT NULL)")
+            )
+            before = await session.execute(text("SELECT count(*) FROM write_queue_probe"))
+            count_before = before.scalar_one()
+        started = time.monotonic()
+        await asyncio.gather(*(_hold_the_write_lock(sessionmaker, n) for n in range(60)))
+        assert time.monotonic() - started > 1.2
+        async with sessionmaker() as session:
+            count = await session.execute(text("SELECT count(*) FROM write_queue_probe"))
+            assert count.scalar_one() == count_before + 60
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_that_waits_too_long_for_its_turn_is_answered_server_busy(
+    runtime: Runtime, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Past the write queue's bound a unit of work fails with 429 server_busy, not a 500."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's single writer lock")
+    monkeypatch.setattr(db, "WRITE_QUEUE_SECONDS", 0.1)
+    engine = create_engine(_scratch_file(runtime, tmp_path))
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with session_scope(sessionmaker) as session:
+            await session.execute(
+                text("CREATE TABLE IF NOT EXISTS write_queue_probe (n INTEGER NOT NULL)")
+            )
+        holder_writing = asyncio.Event()
+
+        async def holder() -> None:
+            async with session_scope(sessionmaker) as session:
+                await session.execute(text("INSERT INTO write_queue_probe (n) VALUES (1)"))
+                holder_writing.set()
+                await asyncio.sleep(0.5)
+
+        holding = asyncio.create_task(holder())
+        await holder_writing.wait()
+        with pytest.raises(TooManyRequests) as refused:
+            await _hold_the_write_lock(sessionmaker, 2)
+        assert refused.value.code == "server_busy"
+        await holding
+        await _hold_the_write_lock(sessionmaker, 3)  # the turn was given back
+    finally:
+        await engine.dispose()

@@ -57,8 +57,9 @@ class Settings(BaseSettings):
         default=10,
         ge=1,
         description=(
-            "PostgreSQL connections each worker keeps open (a fixed pool, no overflow: a request "
-            "beyond it waits for a connection)."
+            "PostgreSQL connections each worker keeps open in each of its two pools, for writes "
+            "and for reads (fixed pools, no overflow: a request beyond one waits for a "
+            "connection)."
         ),
     )
     database_pool_timeout_seconds: float = Field(

@@ -47,9 +47,11 @@ MEANINGS: dict[str, str] = {
     "that arrived on a loopback address from a loopback peer.",
     "database_url": "SQLAlchemy URL. SQLite (`sqlite:///path.db`) for one machine, "
     "PostgreSQL (`postgresql://user:pass@host/db`) for several replicas.",
-    "database_pool_size": "PostgreSQL connections each worker process keeps open: a fixed "
-    "pool with no overflow, so bursts never open and close server sessions; a request beyond "
-    "it waits for a connection. The server needs replicas x workers x this many connections.",
+    "database_pool_size": "PostgreSQL connections each worker process keeps open in each of "
+    "its two pools (one for units of work that write, one for reads, so that a read never "
+    "waits behind writers): fixed pools with no overflow, so bursts never open and close "
+    "server sessions; a request beyond its pool waits for a connection. The server needs "
+    "replicas x workers x 2 x this many connections.",
     "database_pool_timeout_seconds": "How long a request waits for a pooled PostgreSQL "
     "connection before it fails.",
     "database_echo": "Log every SQL statement (debugging only).",

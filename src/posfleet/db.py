@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,9 +20,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from posfleet.config import Settings
-from posfleet.errors import AppError
+from posfleet.errors import AppError, TooManyRequests
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,6 +59,68 @@ _BEGIN_AT_FIRST_WRITE = "posfleet.begin_at_first_write"
 _READS = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
 
 
+# How long a unit of work of this process waits for its turn to write to a SQLite file before
+# it is answered 429 ``server_busy`` (the same bound SQLite's busy timeout puts on other processes).
+WRITE_QUEUE_SECONDS = 10.0
+WRITE_QUEUE_RETRY_AFTER_SECONDS = 1
+_HOLDS_WRITE_TURN = "posfleet.holds_write_turn"
+
+
+class WriteQueue:
+    """This process's writers of one SQLite file, in arrival order.
+
+    SQLite has one write lock per file, and a connection that finds it taken sleeps in its busy
+    handler and polls.  Writers of one process met there: each statement of the holder is several
+    hand-offs to aiosqlite's thread, the pollers' sleeps grow, and under load a writer could run
+    out of busy timeout ("database is locked", a 500).  Here a unit of work takes its turn on an
+    asyncio lock (first come, first served) just before its ``BEGIN IMMEDIATE`` and gives it back
+    at commit or rollback, so writers of this process never meet inside SQLite; the busy timeout
+    is left to other processes (the CLI, ``posfleet worker``).  A unit of work never opens a
+    second writing unit of work while it holds the turn (which would wait for itself).
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._holder: asyncio.Task[Any] | None = None
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            # One engine per event loop in practice; tests open and close loops.
+            self._locks = {k: v for k, v in self._locks.items() if not k.is_closed()}
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def take(self, info: dict[Any, Any]) -> None:
+        """Wait (in the unit of work's greenlet) for this connection's turn to write."""
+        if not in_greenlet():  # a plain synchronous caller (migrations): SQLite's own lock only
+            return
+        lock = self._lock()
+        task = asyncio.current_task()
+        if lock.locked() and self._holder is task:
+            raise RuntimeError("a unit of work opened a second writing unit of work")
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), WRITE_QUEUE_SECONDS))
+        except TimeoutError:
+            raise TooManyRequests(
+                "The server is busy writing; try again in a moment",
+                retry_after=WRITE_QUEUE_RETRY_AFTER_SECONDS,
+                code="server_busy",
+            ) from None
+        self._holder = task
+        info[_HOLDS_WRITE_TURN] = (self, lock)
+
+    @staticmethod
+    def give_back(info: dict[Any, Any]) -> None:
+        held = info.pop(_HOLDS_WRITE_TURN, None)
+        if held is not None:
+            queue, lock = held
+            queue._holder = None
+            if lock.locked():
+                lock.release()
+
+
 def _sqlite_before_execute(
     conn: Any, cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
 ) -> None:
@@ -63,11 +128,39 @@ def _sqlite_before_execute(
         _READS
     ):
         del conn.info[_BEGIN_AT_FIRST_WRITE]
-        cursor.execute("BEGIN IMMEDIATE")
+        _write_queue(conn).take(conn.info)
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            WriteQueue.give_back(conn.info)
+            raise
+
+
+# One queue per SQLite engine, found from its pool (engines with other execution options share it).
+_WRITE_QUEUES: weakref.WeakKeyDictionary[Any, WriteQueue] = weakref.WeakKeyDictionary()
+
+
+def _write_queue(conn: Any) -> WriteQueue:
+    return _WRITE_QUEUES[conn.engine.pool]
 
 
 def _sqlite_end(conn: Any) -> None:
     conn.info.pop(_BEGIN_AT_FIRST_WRITE, None)
+    WriteQueue.give_back(conn.info)
+
+
+def _sqlite_returned(_dbapi_connection: Any, record: Any) -> None:
+    # A connection that goes back to the pool (or is closed, or invalidated) without a commit or
+    # rollback event still gives back its turn.
+    WriteQueue.give_back(record.info)
+
+
+def _sqlite_reset(dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
+    _sqlite_returned(dbapi_connection, record)
+
+
+def _sqlite_invalidated(dbapi_connection: Any, record: Any, _exception: Any) -> None:
+    _sqlite_returned(dbapi_connection, record)
 
 
 def _asyncpg_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -101,6 +194,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(sync_engine, "before_cursor_execute", _sqlite_before_execute)
         event.listen(sync_engine, "commit", _sqlite_end)
         event.listen(sync_engine, "rollback", _sqlite_end)
+        _WRITE_QUEUES[sync_engine.pool] = WriteQueue()
+        event.listen(sync_engine.pool, "reset", _sqlite_reset)
+        event.listen(sync_engine.pool, "checkin", _sqlite_returned)
+        event.listen(sync_engine.pool, "close", _sqlite_returned)
+        event.listen(sync_engine.pool, "invalidate", _sqlite_invalidated)
         return engine
     # A fixed pool: connections beyond it would be opened and closed again under every burst
     # (a server process each on PostgreSQL); a request beyond it waits for one instead.

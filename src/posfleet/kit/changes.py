@@ -1,24 +1,30 @@
-"""How a process learns that rows it keeps in memory changed in the database.
+"""How a process learns that rows it keeps in memory changed in the database, and which.
 
 ``Changes.current()`` says whether the kept rows may be used for this request; when it says no,
-the caller reads the database.  Two sources:
+the caller reads the database.  Two sources, both naming the changed rows (``<table>:<id>`` of
+``devices`` and ``tenants``; a change to what DeviceInfo shows moves the tenant's row), so that
+a write to one device drops only that device's kept rows:
 
-* **SQLite** serves one machine.  A dedicated connection asks ``PRAGMA data_version`` every
-  ``SQLITE_POLL_SECONDS``; it moves whenever any other connection (another worker, the CLI,
-  this process's pool) commits to the file, and a move drops everything kept.  A few
-  microseconds, no lock, a hundred times a second instead of once per request.  While the poll
-  fails ``current()`` is False, so every request reads the database.
+* **SQLite** serves one machine.  Triggers (migration 0011) log each changed row in
+  ``auth_changes`` in the transaction that changes it.  A dedicated connection asks
+  ``PRAGMA data_version`` every ``SQLITE_POLL_SECONDS``; it moves whenever any other connection
+  (another worker, the CLI, this process's pool) commits to the file, and the process then reads
+  the log past the last id it saw and drops those rows.  The ids never go back
+  (``AUTOINCREMENT``): fewer rows than ids means some were purged before this process read them,
+  and everything kept is dropped.  While the poll fails ``current()`` is False, so every request
+  reads the database.
 * **PostgreSQL**: a dedicated connection ``LISTEN``s on ``posfleet_auth``; triggers (migration
-  0008) notify ``<table>:<id>`` in the transaction that changes a row, so it arrives when the
+  0007) notify ``<table>:<id>`` in the transaction that changes a row, so it arrives when the
   change commits.  Every ``EPOCH_CHECK_SECONDS`` the listener reads the ``posfleet_auth_epoch``
   sequence, which the same triggers move: a move larger than the notifications received
   meanwhile means one was lost, and everything kept is dropped.  While the connection is down
   ``current()`` is False, so every request reads the database, until it is back (and then
   everything kept before is dropped, for what changed meanwhile was not heard).
 
-On both engines this process's own writes are dropped when their connection goes back to the
-pool, after the commit and before the response (``watch_local_writes``), so the replica that
-revokes refuses on the very next request without waiting for its own notification or poll.
+On both engines this process's own writes drop the rows they changed when their connection goes
+back to the pool, after the commit and before the response (``watch_local_writes``), so the
+replica that revokes refuses on the very next request without waiting for its own notification
+or poll.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ class SqliteChanges(Changes):
         self._dropped = dropped
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._version: int | None = None
+        self._seen: int | None = None  # the last auth_changes id read
         self._watching = False
         self._task: asyncio.Task[None] | None = None
 
@@ -80,12 +87,28 @@ class SqliteChanges(Changes):
         return self._watching
 
     def check(self) -> None:
-        """Drop everything kept when another connection committed since the last check."""
+        """Drop the rows the change log names since the last check, when the file changed."""
         # fetchall: a statement left unfinished would keep a read transaction open.
         version = int(self._connection.execute("PRAGMA data_version").fetchall()[0][0])
-        if version != self._version:
-            self._version = version
+        if version == self._version:
+            return
+        self._version = version
+        seen = self._seen
+        # One read transaction: the rows and the highest id ever given out, from one snapshot.
+        self._connection.execute("BEGIN")
+        try:
+            top = self._connection.execute(_LOG_TOP).fetchall()
+            rows = self._connection.execute(_LOG_SINCE, (seen or 0,)).fetchall()
+        finally:
+            self._connection.execute("COMMIT")
+        last = int(top[0][0]) if top else 0
+        self._seen = last
+        if seen is None or len(rows) != last - seen:
+            # The first check, or rows were purged before this process read them.
             self._dropped(None, None)
+            return
+        for table, row_id in rows:
+            self._dropped(str(table), int(row_id))
 
     async def start(self) -> None:
         self.check()
@@ -95,15 +118,20 @@ class SqliteChanges(Changes):
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(SQLITE_POLL_SECONDS)
-            try:
-                self.check()
-            except sqlite3.Error:
-                if self._watching:
-                    log.warning("asking SQLite for changes failed; reading the database meanwhile")
-                self._watching = False
-                self._version = None  # the next successful check drops everything kept
-                continue
-            self._watching = True
+            self.check_or_stop_trusting()
+
+    def check_or_stop_trusting(self) -> None:
+        """:meth:`check`; while it fails, nothing kept is trusted (every request reads)."""
+        try:
+            self.check()
+        except sqlite3.Error:
+            if self._watching:
+                log.warning("asking SQLite for changes failed; reading the database meanwhile")
+            self._watching = False
+            self._version = None
+            self._seen = None  # the next successful check drops everything kept
+            return
+        self._watching = True
 
     async def close(self) -> None:
         self._watching = False
@@ -112,6 +140,13 @@ class SqliteChanges(Changes):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._connection.close()
+
+
+# Migration 0011: triggers log each updated or deleted devices/tenants row.
+_LOG_TOP = "SELECT seq FROM sqlite_sequence WHERE name = 'auth_changes'"
+_LOG_SINCE = "SELECT table_name, row_id FROM auth_changes WHERE id > ? ORDER BY id"
+# How many change log rows stay: a process that falls further behind drops everything it keeps.
+PURGE_CHANGE_LOG = "DELETE FROM auth_changes WHERE id <= (SELECT max(id) FROM auth_changes) - 10000"
 
 
 class PostgresChanges(Changes):
@@ -187,22 +222,58 @@ class PostgresChanges(Changes):
             self._heard -= heard
 
 
-def watch_local_writes(engine: AsyncEngine, tables: tuple[str, ...], dropped: Dropped) -> None:
-    """Drop everything kept when a connection that wrote to ``tables`` returns to the pool.
+_WROTE = "posfleet.changes.wrote"
+_READ_WRITTEN = (
+    "SELECT current_setting('posfleet.auth_changed', true), "
+    "set_config('posfleet.auth_changed', '', false)"
+)
+
+
+def watch_local_writes(
+    engine: AsyncEngine, tables: tuple[str, ...], changes: Changes, dropped: Dropped
+) -> None:
+    """Drop the kept rows a connection of this process changed when it returns to the pool.
 
     Returned after the commit (or rollback) and before the response is sent, so the next
-    request of this process never sees what this one changed.
+    request of this process never sees what this one changed.  Only those rows: a write to one
+    device leaves every other device's kept rows in place.
+
+    * SQLite: the change log (migration 0011) is read at once, as the poll would read it.
+    * PostgreSQL: right after each statement that may have changed a row, the connection reads
+      (and empties) the list the triggers keep in its session (migration 0011).
     """
+    postgres = engine.dialect.name == "postgresql"
 
     def after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip()[:6].upper().startswith("SELECT") and any(
+        if statement.lstrip()[:6].upper().startswith("SELECT") or not any(
             table in statement for table in tables
         ):
+            return
+        if not postgres:
             conn.info[_DIRTY] = True
+            return
+        reader = conn.connection.cursor()
+        try:
+            reader.execute(_READ_WRITTEN)
+            listed = reader.fetchall()[0][0] or ""
+        finally:
+            reader.close()
+        if listed:
+            conn.info.setdefault(_WROTE, []).append(listed)
 
     def checkin(_dbapi_connection: Any, record: Any) -> None:
         if record.info.pop(_DIRTY, False):
-            dropped(None, None)
+            if isinstance(changes, SqliteChanges):
+                changes.check_or_stop_trusting()
+            else:
+                dropped(None, None)
+        for listed in record.info.pop(_WROTE, ()):
+            for item in listed.split(","):
+                table, _, key = item.partition(":")
+                if table == "all" or not key.isdigit():
+                    dropped(None, None)
+                else:
+                    dropped(table, int(key))
 
     event.listen(engine.sync_engine, "after_cursor_execute", after_execute)
     event.listen(engine.sync_engine.pool, "checkin", checkin)

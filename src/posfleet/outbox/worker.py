@@ -68,9 +68,6 @@ class OutboxWorker:
         self.settings = runtime.settings
         self._http: httpx.AsyncClient | None = None
         self._stopping = asyncio.Event()
-        # SQLite has one writer, and a connection waiting for it sleeps in steps of up to 100 ms
-        # (busy_timeout): the outcomes of one round queue here instead, without sleeping.
-        self._one_writer = asyncio.Lock() if runtime.settings.is_sqlite else None
 
     def _client(self) -> httpx.AsyncClient:
         assert self._http is not None  # made by run_once or run_forever
@@ -220,7 +217,8 @@ class OutboxWorker:
         values.update(
             attempts=attempts, last_error=result.error, last_status_code=result.status_code
         )
-        async with self._writing(), session_scope(self.runtime.sessionmaker) as session:
+        # On SQLite the outcomes of one round take turns in the engine's write queue (db.py).
+        async with session_scope(self.runtime.sessionmaker) as session:
             repository = OutboxRepository(session)
             if not await repository.finish(job.entry_id, lease, **values):
                 log.warning("outbox lease lost before the outcome was recorded", message=job.uid)
@@ -255,9 +253,6 @@ class OutboxWorker:
                 error=result.error,
                 dead=dead,
             )
-
-    def _writing(self) -> contextlib.AbstractAsyncContextManager[object]:
-        return self._one_writer if self._one_writer is not None else contextlib.nullcontext()
 
     # The loop --------------------------------------------------------------------------------
 

@@ -2,9 +2,9 @@
 
 A device token is still checked against its device's status and credential generation and its
 tenant on every request; the rows come from here while ``kit/changes.py`` vouches that nothing
-changed them, else from the database.  Entries are dropped by the row they hold (a notification
-from another replica), all at once (this process wrote, the SQLite file changed, a notification
-may have been lost), and a lookup that started before a drop never stores what it read.
+changed them, else from the database.  Entries are dropped by the row they hold (a row this
+process, another replica or the CLI changed), all at once (a notification may have been lost,
+changes were not heard), and a lookup that started before a drop never stores what it read.
 """
 
 from __future__ import annotations

@@ -183,13 +183,14 @@ async def test_concurrent_misses_of_one_device_read_its_rows_once(
         if "FROM tenants" in statement and "devices" in statement:
             reads.append(statement)
 
-    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    reads_through = (runtime.read_engine or runtime.engine).sync_engine
+    event.listen(reads_through, "before_cursor_execute", count)
     try:
         runtime.live_devices.drop(None, None)
         answers = await asyncio.gather(
             *(client.get("/v2/device", headers=bearer(token)) for _ in range(20))
         )
     finally:
-        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(reads_through, "before_cursor_execute", count)
     assert {a.status_code for a in answers} == {200}
     assert 1 <= len(reads) <= 2

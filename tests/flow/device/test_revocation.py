@@ -13,16 +13,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from posfleet.app import create_app
 from posfleet.config import Settings
+from posfleet.db import create_engine, create_sessionmaker, session_scope
 from posfleet.devices.service import DeviceService
 from posfleet.kit import changes
 from posfleet.models import Device
 from posfleet.models.enums import DeviceStatus
-from posfleet.runtime import Runtime
+from posfleet.runtime import AUTH_TABLES, Runtime
 from tests.flow.device.support import World, bearer, link, world
 from tests.support.clients import asgi_transport
 
@@ -162,3 +164,97 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_database_on_every_re
         finally:
             await outsider.dispose()
         await _listening(replica)  # back after RECONNECT_SECONDS
+
+
+async def test_a_change_to_one_device_leaves_the_rows_kept_for_every_other_device(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """Blocking one device drops only its own kept rows, on the replica that blocks it and
+    after every later poll or notification: other devices keep answering from memory."""
+    w, other = await world(session, runtime), await world(session, runtime)
+    token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
+    await _listening(runtime)
+    await _warm(client, runtime, w, token)
+    await _warm(client, runtime, other, other_token)
+    await _admin(runtime, w, "block")
+    assert not _kept(runtime, w)
+    assert _kept(runtime, other)
+    await asyncio.sleep(0.2)  # the poll, the notification of the block: nothing more is dropped
+    assert _kept(runtime, other)
+    assert (await client.get("/v2/device", headers=bearer(token))).status_code == 401
+    assert (await client.get("/v2/device", headers=bearer(other_token))).status_code == 200
+
+
+async def test_a_change_to_a_tenant_s_configuration_drops_the_rows_of_its_devices(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """A change to a table DeviceInfo reads moves the tenant's row, which drops its devices'."""
+    w, other = await world(session, runtime), await world(session, runtime)
+    token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
+    await _listening(runtime)
+    await _warm(client, runtime, w, token)
+    await _warm(client, runtime, other, other_token)
+    async with runtime.sessionmaker() as s:
+        await s.execute(
+            text("UPDATE stores SET name = name || '!' WHERE tenant_id = :t"), {"t": w.tenant.id}
+        )
+        await s.commit()
+    assert not _kept(runtime, w)
+    assert _kept(runtime, other)
+
+
+async def test_a_sqlite_replica_whose_unread_changes_were_purged_drops_everything(
+    backend: str, session: AsyncSession, runtime: Runtime
+) -> None:
+    """Change log rows purged before a process read them: it drops all it keeps."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's change log")
+    w = await world(session, runtime)
+    path = make_url(runtime.settings.database_url).database
+    assert path is not None
+    drops: list[tuple[str | None, int | None]] = []
+    feed = changes.SqliteChanges(path, lambda table, row: drops.append((table, row)))
+    try:
+        feed.check()
+        drops.clear()
+        await session.execute(
+            update(Device).where(Device.id == w.device.id).values(name="Back till")
+        )
+        await session.commit()
+        feed.check()
+        assert drops == [("devices", w.device.id)]
+        drops.clear()
+        await session.execute(
+            update(Device).where(Device.id == w.device.id).values(name="Side till")
+        )
+        await session.execute(text("DELETE FROM auth_changes"))
+        await session.commit()
+        feed.check()
+        assert drops == [(None, None)]
+    finally:
+        await feed.close()
+
+
+async def test_a_process_s_own_write_names_exactly_the_rows_it_changed(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    """Without any poll or notification, a committed write drops the one row it changed."""
+    w = await world(session, runtime)
+    engine = create_engine(runtime.settings)
+    drops: list[tuple[str | None, int | None]] = []
+
+    def dropped(table: str | None, row: int | None) -> None:
+        drops.append((table, row))
+
+    feed = changes.changes_for(engine, runtime.settings.database_url, dropped)
+    changes.watch_local_writes(engine, AUTH_TABLES, feed, dropped)
+    try:
+        if isinstance(feed, changes.SqliteChanges):
+            feed.check()  # where this process starts reading the change log (not polling)
+        drops.clear()
+        async with session_scope(create_sessionmaker(engine)) as s:
+            await s.execute(update(Device).where(Device.id == w.device.id).values(name="Back"))
+        assert drops == [("devices", w.device.id)]
+    finally:
+        await feed.close()
+        await engine.dispose()
