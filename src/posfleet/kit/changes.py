@@ -5,7 +5,7 @@ the caller reads the database.  Two sources, both naming the changed rows (``<ta
 ``devices`` and ``tenants``; a change to what DeviceInfo shows moves the tenant's row), so that
 a write to one device drops only that device's kept rows:
 
-* **SQLite** serves one machine.  Triggers (migration 0011) log each changed row in
+* **SQLite** serves one machine.  Triggers (migration 0010) log each changed row in
   ``auth_changes`` in the transaction that changes it.  A dedicated connection asks
   ``PRAGMA data_version`` every ``SQLITE_POLL_SECONDS``; it moves whenever any other connection
   (another worker, the CLI, this process's pool) commits to the file, and the process then reads
@@ -142,7 +142,7 @@ class SqliteChanges(Changes):
         self._connection.close()
 
 
-# Migration 0011: triggers log each updated or deleted devices/tenants row.
+# Migration 0010: triggers log each updated or deleted devices/tenants row.
 _LOG_TOP = "SELECT seq FROM sqlite_sequence WHERE name = 'auth_changes'"
 _LOG_SINCE = "SELECT table_name, row_id FROM auth_changes WHERE id > ? ORDER BY id"
 # How many change log rows stay: a process that falls further behind drops everything it keeps.
@@ -238,9 +238,9 @@ def watch_local_writes(
     request of this process never sees what this one changed.  Only those rows: a write to one
     device leaves every other device's kept rows in place.
 
-    * SQLite: the change log (migration 0011) is read at once, as the poll would read it.
+    * SQLite: the change log (migration 0010) is read at once, as the poll would read it.
     * PostgreSQL: right after each statement that may have changed a row, the connection reads
-      (and empties) the list the triggers keep in its session (migration 0011).
+      (and empties) the list the triggers keep in its session (migration 0010).
     """
     postgres = engine.dialect.name == "postgresql"
 

@@ -15,7 +15,7 @@ from posfleet.models import Base
 # Search structures migration 0002 keeps in the database itself (an FTS5 table on SQLite,
 # trigram indexes on PostgreSQL); no ORM model describes them, so `db check` leaves them out.
 UNMAPPED_SEARCH_OBJECTS = ("devices_fts", "ix_devices_trgm_")
-# The change log migration 0011 keeps for kit/changes.py on SQLite, written only by triggers.
+# The change log migration 0010 keeps for kit/changes.py on SQLite, written only by triggers.
 UNMAPPED_CHANGE_LOG = ("auth_changes",)
 
 

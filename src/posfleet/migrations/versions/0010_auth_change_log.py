@@ -1,7 +1,7 @@
 """auth change log: processes learn which device and tenant rows changed, not only that some did
 
-Revision ID: 0011_auth_change_log
-Revises: 0010_device_flow_access
+Revision ID: 0010_auth_change_log
+Revises: 0009_device_flow_access
 Create Date: 2026-12-02 01:40:00
 
 Processes keep the device and tenant rows device tokens are checked against (``tokens/live.py``)
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011_auth_change_log"
-down_revision: str | None = "0010_device_flow_access"
+revision: str = "0010_auth_change_log"
+down_revision: str | None = "0009_device_flow_access"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """device-flow access: which device-flow clients each tenant lets its users approve
 
-Revision ID: 0010_device_flow_access
-Revises: 0009_secret_key_ids
+Revision ID: 0009_device_flow_access
+Revises: 0008_secret_key_ids
 Create Date: 2026-12-02 00:30:00
 
 Existing tenants get no row, which means what they had: every active client is allowed.
@@ -14,8 +14,8 @@ from alembic import op
 
 from posfleet.models.base import UTCDateTime
 
-revision: str = "0010_device_flow_access"
-down_revision: str | None = "0009_secret_key_ids"
+revision: str = "0009_device_flow_access"
+down_revision: str | None = "0008_secret_key_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """secret key ids: every stored HMAC and ciphertext names the server secret it was made with
 
-Revision ID: 0009_secret_key_ids
+Revision ID: 0008_secret_key_ids
 Revises: 0007_auth_changes
 Create Date: 2026-12-02 00:30:00
 
@@ -19,7 +19,7 @@ from alembic import context, op
 
 from posfleet.config import Settings
 
-revision: str = "0009_secret_key_ids"
+revision: str = "0008_secret_key_ids"
 down_revision: str | None = "0007_auth_changes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
