@@ -223,3 +223,54 @@ def test_an_export_of_more_devices_than_a_batch_holds_each_device_once_in_order(
     _ok(url, "tenant", "import", str(source))
     exported = json.loads(_ok(url, "tenant", "export", tenant, "--format", "json"))
     assert [d["deviceUid"] for d in exported["devices"]] == uids
+
+
+def test_the_device_flow_clients_a_tenant_allows_travel_in_its_file_and_are_set_by_the_cli(
+    backend: str, database_urls: dict[str, str], tmp_path: Any
+) -> None:
+    url, tenant = database_urls[backend], unique("tenant")
+    tills, phones = unique("tills"), unique("phones")
+    _ok(url, "client", "create", tills, "--name", "Tills")
+    _ok(url, "client", "create", phones, "--name", "Phones")
+    data = _tenant_file(tenant)
+    data["deviceFlowClients"] = {"onlyListed": True, "allowedClientIds": [tills]}
+    source = tmp_path / "tenant.yaml"
+    source.write_text(yaml.safe_dump(data))
+    _ok(url, "tenant", "import", str(source))
+
+    exported = yaml.safe_load(_ok(url, "tenant", "export", tenant))
+    assert exported["deviceFlowClients"] == {"onlyListed": True, "allowedClientIds": [tills]}
+    shown = _ok(url, "tenant", "device-flow-clients", tenant)
+    assert shown.startswith("Only the clients marked allowed\n")
+    assert re.search(rf"^{tills}\s+CLIENT\s+Tills\s+yes\s+yes$", shown, re.M)
+    assert re.search(rf"^{phones}\s+CLIENT\s+Phones\s+yes\s+no$", shown, re.M)
+    assert "0 created, 0 changed, 11 unchanged" in _ok(url, "tenant", "import", str(source))
+
+    # The CLI changes the choice; importing the file again puts the file's choice back.
+    chosen = _ok(url, "tenant", "device-flow-clients", tenant, "--only", phones)
+    assert re.search(rf"^{phones}\s+CLIENT\s+Phones\s+yes\s+yes$", chosen, re.M)
+    assert re.search(rf"^{tills}\s+CLIENT\s+Tills\s+yes\s+no$", chosen, re.M)
+    assert _ok(url, "tenant", "import", str(source), "--dry-run").splitlines()[0] == (
+        f"~ device-flow clients {tenant}: allowedClientIds"
+    )
+    _ok(url, "tenant", "import", str(source))
+    assert yaml.safe_load(_ok(url, "tenant", "export", tenant))["deviceFlowClients"] == {
+        "onlyListed": True,
+        "allowedClientIds": [tills],
+    }
+
+    everyone = _ok(url, "tenant", "device-flow-clients", tenant, "--all")
+    assert everyone.startswith("Every active client is allowed\n")
+    assert "deviceFlowClients" not in yaml.safe_load(_ok(url, "tenant", "export", tenant))
+    timeline = _ok(url, "events", "--tenant", tenant)
+    assert "device-flow clients changed" in timeline
+
+    data["deviceFlowClients"] = {"onlyListed": True, "allowedClientIds": [tills, "nobody"]}
+    source.write_text(yaml.safe_dump(data))
+    result = posfleet(url, "tenant", "import", str(source))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {source}: deviceFlowClients.allowedClientIds[1]: no device-flow client nobody"
+    ]
+    both = posfleet(url, "tenant", "device-flow-clients", tenant, "--all", "--only", tills)
+    assert both.exit_code != 0

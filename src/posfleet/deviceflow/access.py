@@ -60,6 +60,16 @@ class ClientAccessService:
         ]
         return ClientAccess(only_listed, clients)
 
+    async def choice(self, tenant_id: int) -> tuple[bool, list[str]]:
+        """Whether the tenant allows only listed clients, and the client ids it lists
+        (inactive ones too: the list is what the tenant chose, not what is usable today)."""
+        access = await self.repository.access(tenant_id)
+        if access is None or not access.only_listed:
+            return False, []
+        listed = await self.repository.allowed_ids(tenant_id)
+        clients = await self.apps.list_device_flow_clients()
+        return True, sorted(c.client_id for c in clients if c.id in listed)
+
     async def choose(
         self, tenant_id: int, *, only_listed: bool, client_ids: Sequence[str], actor: str
     ) -> ClientAccess:

@@ -18,6 +18,7 @@ from posfleet.cli_support import (
     show,
     table,
 )
+from posfleet.deviceflow.access import ClientAccess, ClientAccessService
 from posfleet.models.enums import (
     DenominationMaterial,
     PaymentCode,
@@ -51,6 +52,7 @@ SetOpt = Annotated[
     typer.Option("--set", help="Any other field as name=value (repeatable; JSON values)"),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", help="Confirm the deletion")]
+CLI_ACTOR = "cli"
 
 
 def _columns(row: object, model: type[Any], *first: tuple[str, object]) -> dict[str, Any]:
@@ -159,6 +161,56 @@ def tenant_delete(tenant_uid: TenantArg, yes: YesOpt = False) -> None:
 
     in_unit_of_work(work)
     typer.echo(f"Deleted tenant {tenant_uid}")
+
+
+@tenant_app.command("device-flow-clients")
+def tenant_device_flow_clients(
+    tenant_uid: TenantArg,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Allow only this client (repeatable; the list replaces the one before)",
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Allow every active client (the default)")
+    ] = False,
+) -> None:
+    """Show, or choose, which device-flow clients the tenant's users may approve devices of."""
+    if only and all_:
+        raise fail("give either --only CLIENT_ID (repeatable) or --all, not both")
+
+    async def work(session: AsyncSession) -> ClientAccess:
+        access = ClientAccessService(session)
+        tenant_id = await _tenant_id(session, tenant_uid)
+        if only or all_:
+            return await access.choose(
+                tenant_id, only_listed=bool(only), client_ids=only or [], actor=CLI_ACTOR
+            )
+        return await access.of_tenant(tenant_id)
+
+    access = in_unit_of_work(work)
+    typer.echo(
+        "Only the clients marked allowed"
+        if access.only_listed
+        else "Every active client is allowed"
+    )
+    rows = [
+        (
+            c.client.client_id,
+            c.client.app_code,
+            c.client.name,
+            _yes(c.client.is_active),
+            _yes(c.allowed),
+        )
+        for c in access.clients
+    ]
+    typer.echo(table(["CLIENT ID", "APP CODE", "NAME", "ACTIVE", "ALLOWED"], rows))
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 # Stores -------------------------------------------------------------------------------------

@@ -84,6 +84,14 @@ class DeviceEntry(Fields):
     external_device_id: str = Field(default="", max_length=100)
 
 
+class DeviceFlowClientsEntry(Fields):
+    only_listed: bool = Field(
+        description="false: every active device-flow client may be approved (the default); "
+        "true: only the clients in allowedClientIds"
+    )
+    allowed_client_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
 class TenantFile(Fields):
     format_version: int = Field(default=FORMAT_VERSION, ge=1, le=FORMAT_VERSION)
     tenant: TenantEntry
@@ -95,6 +103,7 @@ class TenantFile(Fields):
     stores: list[StoreEntry] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list)
     devices: list[DeviceEntry] = Field(default_factory=list)
+    device_flow_clients: DeviceFlowClientsEntry | None = None
 
 
 def location(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.apps.service import AppFields, AppRegistryService
+from posfleet.deviceflow.access import ClientAccessService
 from posfleet.devices.search import DeviceQuery, DeviceSearchService
 from posfleet.devices.service import DeviceChanges, DeviceDetails, DeviceService, Hardware
 from posfleet.errors import AppError
@@ -187,6 +188,7 @@ class TenantTransfer:
         self.users = UserService(session)
         self.devices = DeviceService(session, runtime)
         self.search = DeviceSearchService(session)
+        self.client_access = ClientAccessService(session)
 
     async def export(self, tenant_uid: str) -> dict[str, Any]:
         """The tenant as a file's data: every row it owns, keys and all, no secrets."""
@@ -281,6 +283,9 @@ class TenantTransfer:
             "users": users,
             "devices": devices,
         }
+        only_listed, listed = await self.client_access.choice(tid)
+        if only_listed:  # the default (every active client) is left out, as other defaults are
+            data["deviceFlowClients"] = {"onlyListed": True, "allowedClientIds": listed}
         return {k: v for k, v in data.items() if v != []}
 
     async def _all_devices(self, tenant_id: int) -> Any:
@@ -357,6 +362,7 @@ class _Planner:
         self._printers(file.printers, None, "printers")
         await self._users()
         self._devices()
+        await self._device_flow_clients()
         if self.problems:
             raise InvalidTenantFile(self.problems)
         return self.plan
@@ -755,6 +761,46 @@ class _Planner:
             if len(self.problems) > before:
                 continue
             self._device(entry)
+
+    async def _device_flow_clients(self) -> None:
+        entry = self.file.device_flow_clients
+        if entry is None:
+            return
+        where = "deviceFlowClients"
+        if not entry.only_listed and entry.allowed_client_ids:
+            self.problems.append(
+                f"{where}.allowedClientIds: only read with onlyListed: true "
+                "(with false every active client is allowed)"
+            )
+            return
+        known = {c.client_id for c in await self.t.apps.list_device_flow_clients()}
+        unknown = [
+            f"{where}.allowedClientIds[{j}]: no device-flow client {client_id}"
+            for j, client_id in enumerate(entry.allowed_client_ids)
+            if client_id not in known
+        ]
+        if unknown:
+            self.problems.extend(unknown)
+            return
+        wanted = (entry.only_listed, sorted(set(entry.allowed_client_ids)))
+        current = (
+            await self.t.client_access.choice(self.tenant_id) if self.tenant_id else (False, [])
+        )
+        if wanted == current:
+            self.plan.unchanged += 1
+            return
+
+        async def run() -> None:
+            await self.t.client_access.choose(
+                self.tenant_id, only_listed=wanted[0], client_ids=wanted[1], actor=ACTOR
+            )
+
+        changed = [
+            n
+            for n, a, b in zip(("onlyListed", "allowedClientIds"), wanted, current, strict=True)
+            if a != b
+        ]
+        self.add("~", "device-flow clients", self.file.tenant.tenant_uid, run, changed)
 
     def _store_uid_of(self, store_id: int) -> str | None:
         return next((s.uid for s in self.store_rows.values() if s.id == store_id), None)
