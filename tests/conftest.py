@@ -129,19 +129,6 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-# Under pytest-xdist (``./scripts/test``), the tests of each of these directories run on one
-# worker: they share a costly session fixture (Chromium and a posfleet server per engine; the
-# bench's load phases), which is then started once rather than on every worker.
-XDIST_GROUPS = {"tests/e2e/browser/": "browser", "tests/bench/": "bench"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for prefix, group in XDIST_GROUPS.items():
-            if item.nodeid.startswith(prefix):
-                item.add_marker(pytest.mark.xdist_group(group))
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say how many tests passed on each database engine."""
     counts: dict[str, dict[str, int]] = {name: {} for name in BACKENDS}
