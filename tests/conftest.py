@@ -87,7 +87,8 @@ def make_settings(
     backend: str, database_urls: dict[str, str], tmp_path: Path
 ) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        return settings_for(database_urls[backend], tmp_path, **overrides)
+        overrides.setdefault("database_url", database_urls[backend])
+        return settings_for(workdir=tmp_path, **overrides)
 
     return make
 
