@@ -68,21 +68,27 @@ def backend(request: pytest.FixtureRequest, database_urls: dict[str, str]) -> st
     return name
 
 
+def settings_for(database_url: str, workdir: Path, **overrides: Any) -> Settings:
+    """The settings of a test's app: the run's database on one engine, a key file in ``workdir``."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "environment": Environment.TEST,
+        "secret_key": TEST_SECRET,
+        "secret_key_file": workdir / "secret",
+        "public_base_url": "http://testserver",
+        "log_level": "warning",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings(
     backend: str, database_urls: dict[str, str], tmp_path: Path
 ) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "database_url": database_urls[backend],
-            "environment": Environment.TEST,
-            "secret_key": TEST_SECRET,
-            "secret_key_file": tmp_path / "secret",
-            "public_base_url": "http://testserver",
-            "log_level": "warning",
-        }
-        values.update(overrides)
-        return Settings(**values)
+        overrides.setdefault("database_url", database_urls[backend])
+        return settings_for(workdir=tmp_path, **overrides)
 
     return make
 

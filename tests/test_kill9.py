@@ -50,7 +50,7 @@ from posfleet.runtime import Runtime
 from posfleet.tenants.payments import PaymentCatalogService, PaymentMethodFields
 from posfleet.tokens.service import TokenService
 from tests import factories
-from tests.support.server import free_port, settings_environment
+from tests.support.server import START_TIMEOUT, free_port, settings_environment
 
 PASSWORD = "correct horse battery"
 ROUNDS = 24  # of each kind of write
@@ -75,7 +75,7 @@ def replica(settings: Settings, workdir: Path) -> Iterator[tuple[subprocess.Pope
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -54,7 +54,9 @@ def _check_phases(contenders: dict[str, Any]) -> None:
 @pytest.mark.timeout(300)
 def test_side_by_side_runs_every_posfleet_contender_and_floor(tmp_path: Path) -> None:
     """Every floor and posfleet phase answers only 2xx, and the links phase links every device."""
-    figures = _run(tmp_path, "--no-dot")
+    # Its server logs go to a directory of its own, not bench/.work where the peer's run (on
+    # another worker of a parallel run) writes its own.
+    figures = _run(tmp_path, "--no-dot", "--workdir", str(tmp_path / "work"))
     (run,) = figures["runs"]
     contenders = run["contenders"]
     assert set(contenders) == {

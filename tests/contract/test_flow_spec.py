@@ -9,9 +9,9 @@ path has parameters, what to fill them with (:func:`path_parameters`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +27,7 @@ from posfleet.models.enums import AppCode
 from posfleet.runtime import Runtime
 from posfleet.tokens.service import TokenService
 from tests import factories
+from tests.conftest import settings_for
 from tests.contract import FLOW_SPEC
 from tests.support.server import running_posfleet
 
@@ -71,12 +72,33 @@ async def _arrange(settings: Settings) -> tuple[str, str]:
         await runtime.close()
 
 
+@pytest.fixture(scope="module")
+def servers(
+    database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], tuple[Settings, str]]]:
+    """One server per engine for the module, started when a test first needs it; each test
+    works in a tenant of its own."""
+    started: dict[str, tuple[Settings, str]] = {}
+    with contextlib.ExitStack() as stack:
+
+        def serve(backend: str) -> tuple[Settings, str]:
+            if backend not in started:
+                workdir = tmp_path_factory.mktemp(f"flow-spec-{backend}")
+                settings = settings_for(database_urls[backend], workdir)
+                started[backend] = (
+                    settings,
+                    stack.enter_context(running_posfleet(settings, workdir)),
+                )
+            return started[backend]
+
+        yield serve
+
+
 @pytest.fixture
-def world(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[World]:
-    settings = make_settings()
+def world(servers: Callable[[str], tuple[Settings, str]], backend: str) -> World:
+    settings, base = servers(backend)
     tenant_uid, token = asyncio.run(_arrange(settings))
-    with running_posfleet(settings, tmp_path) as base:
-        yield _world(base, tenant_uid, token)
+    return _world(base, tenant_uid, token)
 
 
 def _world(base: str, tenant_uid: str, token: str) -> World:

@@ -27,7 +27,7 @@ from posfleet.webhooks.service import WebhookService
 from tests.flow.admin.support import Admin
 from tests.outbox.conftest import add_endpoint, entry
 from tests.outbox.receiver import WebhookReceiver
-from tests.support.server import settings_environment
+from tests.support.server import START_TIMEOUT, settings_environment
 
 LEASE_SECONDS = 5
 
@@ -83,7 +83,7 @@ async def test_a_worker_killed_mid_send_is_replaced_and_the_message_arrives_with
     message_id = sent.json()["messageId"]
 
     with worker_process(settings, tmp_path, "first") as first:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + START_TIMEOUT  # the process starts, then sends
         while not receiver.at(path):
             assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()
             await asyncio.sleep(0.05)

@@ -17,6 +17,10 @@ from pydantic import SecretStr
 
 from posfleet.config import Settings
 
+# Seconds a process of ours may take to start answering.  Start-up is mostly imports: a second
+# or two on a quiet machine, but tens of seconds when parallel test workers share its cores.
+START_TIMEOUT = 120.0
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -70,7 +74,7 @@ def running_posfleet(settings: Settings, workdir: Path) -> Iterator[str]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + START_TIMEOUT
             while True:
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
