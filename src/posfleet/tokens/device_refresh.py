@@ -46,7 +46,7 @@ class DeviceRefreshService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.repo = DeviceRefreshRepository(session, runtime.reader)
+        self.repo = DeviceRefreshRepository(session, runtime.reader, runtime.writer)
         self.tokens = TokenService(session, runtime)
 
     def issue(self, device: Device, app_id: str) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from functools import partial
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, Executable, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from posfleet.db import SqliteWriter
 from posfleet.models import Device, DeviceRefreshToken, Tenant
 from posfleet.models.enums import DeviceStatus
 
@@ -55,10 +57,56 @@ _FIND_ANY = _COLUMNS.where(
 )
 
 
+# The writes, built once (each a conditional UPDATE that stands alone).
+_REHASH = (
+    update(DeviceRefreshToken)
+    .where(
+        DeviceRefreshToken.id == bindparam("token_id"),
+        DeviceRefreshToken.secret_key_id == bindparam("old_secret_key_id"),
+    )
+    .values(token_hash=bindparam("new_hash"), secret_key_id=bindparam("new_secret_key_id"))
+    .execution_options(synchronize_session=False)
+)
+_TOUCH = (
+    update(DeviceRefreshToken)
+    .where(
+        DeviceRefreshToken.id == bindparam("token_id"),
+        DeviceRefreshToken.last_used_at < bindparam("older_than"),
+    )
+    .values(last_used_at=bindparam("used_at"))
+    .execution_options(synchronize_session=False)
+)
+_REVOKE = (
+    update(DeviceRefreshToken)
+    .where(DeviceRefreshToken.id == bindparam("token_id"), DeviceRefreshToken.revoked_at.is_(None))
+    .values(revoked_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _execute(statement: Executable, params: dict[str, Any], connection: Connection) -> None:
+    connection.execute(statement, params)
+
+
 class DeviceRefreshRepository:
-    def __init__(self, session: AsyncSession, reader: Engine | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        reader: Engine | None = None,
+        writer: SqliteWriter | None = None,
+    ) -> None:
         self.session = session
         self.reader = reader
+        self.writer = writer
+
+    async def _write(self, statement: Executable, params: dict[str, Any]) -> None:
+        """One statement that stands alone.  With a ``writer`` (SQLite, db.SqliteWriter) it is
+        committed in a group on the writer's thread before this returns; else it runs in the
+        session (per statement on PostgreSQL: committed as it runs)."""
+        if self.writer is not None:
+            await self.writer.run(partial(_execute, statement, params))
+        else:
+            await self.session.execute(statement, params)
 
     def add(self, row: DeviceRefreshToken) -> None:
         self.session.add(row)
@@ -91,29 +139,19 @@ class DeviceRefreshRepository:
     ) -> None:
         """Store the token's hash under the newest server secret (once: a concurrent refresh
         that did it first leaves nothing to do)."""
-        await self.session.execute(
-            update(DeviceRefreshToken)
-            .where(
-                DeviceRefreshToken.id == token_id,
-                DeviceRefreshToken.secret_key_id == old_secret_key_id,
-            )
-            .values(token_hash=token_hash, secret_key_id=secret_key_id)
-            .execution_options(synchronize_session=False)
+        await self._write(
+            _REHASH,
+            {
+                "token_id": token_id,
+                "old_secret_key_id": old_secret_key_id,
+                "new_hash": token_hash,
+                "new_secret_key_id": secret_key_id,
+            },
         )
 
     async def touch(self, token_id: int, now: datetime, older_than: datetime) -> None:
         """Stamp use, at most once per interval (concurrent refreshes do not all write)."""
-        await self.session.execute(
-            update(DeviceRefreshToken)
-            .where(DeviceRefreshToken.id == token_id, DeviceRefreshToken.last_used_at < older_than)
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        await self._write(_TOUCH, {"token_id": token_id, "used_at": now, "older_than": older_than})
 
     async def revoke(self, token_id: int, now: datetime) -> None:
-        await self.session.execute(
-            update(DeviceRefreshToken)
-            .where(DeviceRefreshToken.id == token_id, DeviceRefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        await self._write(_REVOKE, {"token_id": token_id, "at": now})
