@@ -309,6 +309,10 @@ class SqliteWriter:
         self._dirty = False  # the thread's: the group wrote to a watched table
         event.listen(engine, "after_cursor_execute", self._noticed)
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def watch(self, tables: tuple[str, ...], written: Callable[[], None]) -> None:
         self._watched = tables
         self._written = written
