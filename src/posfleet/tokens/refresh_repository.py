@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Executable, bindparam, select, update
+from sqlalchemy import Connection, Engine, Executable, Row, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,10 +88,14 @@ def _execute(statement: Executable, params: dict[str, Any], connection: Connecti
     connection.execute(statement, params)
 
 
+def _first(query: Executable, params: dict[str, Any], connection: Connection) -> Row[Any] | None:
+    return connection.execute(query, params).first()
+
+
 class DeviceRefreshRepository:
     def __init__(
         self,
-        session: AsyncSession,
+        session: AsyncSession | None,
         reader: Engine | None = None,
         writer: SqliteWriter | None = None,
     ) -> None:
@@ -106,10 +110,15 @@ class DeviceRefreshRepository:
         if self.writer is not None:
             await self.writer.run(partial(_execute, statement, params))
         else:
-            await self.session.execute(statement, params)
+            await self._session().execute(statement, params)
+
+    def _session(self) -> AsyncSession:
+        if self.session is None:
+            raise RuntimeError("this repository has no session (no reader and writer either)")
+        return self.session
 
     def add(self, row: DeviceRefreshToken) -> None:
-        self.session.add(row)
+        self._session().add(row)
 
     async def find(self, token_hashes: Sequence[str]) -> RefreshGrant | None:
         """The token with one of these hashes (one per live server secret), with its device
@@ -119,20 +128,31 @@ class DeviceRefreshRepository:
         the unit of work: it is its first statement and needs no common snapshot with what
         follows, and a read of a WAL file by index takes microseconds and never waits.
         """
-        params: dict[str, object] = {"token_hash": token_hashes[0]}
+        params: dict[str, Any] = {"token_hash": token_hashes[0]}
         query = _FIND
         if len(token_hashes) > 1:
             query, params = _FIND_ANY, {"token_hashes": list(token_hashes)}
-        row = None
+        row: Any = None
         if self.reader is not None:
             try:
                 with self.reader.connect() as connection:
                     row = connection.execute(query, params).first()
-            except OperationalError:  # busy past READER_BUSY_MILLISECONDS: through the pool
-                row = (await self.session.execute(query, params)).first()
+            except OperationalError:  # busy past READER_BUSY_MILLISECONDS
+                row = await self._read_elsewhere(query, params)
         else:
-            row = (await self.session.execute(query, params)).first()
+            row = (await self._session().execute(query, params)).first()
         return None if row is None else RefreshGrant._make(row)
+
+    async def _read_elsewhere(self, query: Executable, params: dict[str, Any]) -> Row[Any] | None:
+        """The read of :meth:`find` off the event loop, where it may wait for SQLite's busy
+        timeout: through the session, or without one on the writer's thread."""
+        if self.session is not None:
+            first: Row[Any] | None = (await self.session.execute(query, params)).first()
+            return first
+        if self.writer is None:
+            raise RuntimeError("this repository has no session (no reader and writer either)")
+        found: Row[Any] | None = await self.writer.run(partial(_first, query, params))
+        return found
 
     async def rehash(
         self, token_id: int, old_secret_key_id: str, token_hash: str, secret_key_id: str
