@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import Executable, event
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, Row, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -297,9 +297,11 @@ class SqliteWriter:
     kept rows they changed are dropped before the next request).
     """
 
-    def __init__(self, engine: Engine, queue: WriteQueue) -> None:
+    def __init__(self, engine: Engine, queue: WriteQueue, reads: Engine) -> None:
         self._engine = engine
         self._queue = queue
+        self._reads = reads
+        self._reading: Connection | None = None  # the event loop's; opened on first use
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="posfleet-sqlite-writer")
         self._connection: Connection | None = None  # the thread's; opened on first use
         self._waiting: list[tuple[WriteJob[Any], asyncio.Future[Any]]] = []
@@ -320,6 +322,24 @@ class SqliteWriter:
     def _noticed(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not self._dirty and any(table in statement for table in self._watched):
             self._dirty = not statement.lstrip()[:6].upper().startswith("SELECT")
+
+    def read(self, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+        """The first row of a read that comes before a write (a refresh token's lookup), in
+        place on the event loop, on a read-only connection that stays open (a WAL reader never
+        waits for the writer; checking a connection out of a pool per read cost as much as the
+        read).  Raises ``OperationalError`` when SQLite is busy past ``READER_BUSY_MILLISECONDS``
+        (rare: another connection recovering the WAL index); :meth:`run` may then do the read.
+        """
+        if self._reading is None:
+            self._reading = self._reads.connect()
+        try:
+            # first() closes the cursor: the statement's read transaction ends with it.
+            row: Row[Any] | None = self._reading.execute(statement, params).first()
+        except BaseException:
+            reading, self._reading = self._reading, None
+            reading.close()
+            raise
+        return row
 
     async def run(self, job: WriteJob[T]) -> T:
         """Run ``job`` in a transaction (shared with the other jobs of its group) and return
@@ -405,6 +425,10 @@ class SqliteWriter:
         await loop.run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=True)
         self._engine.dispose()
+        if self._reading is not None:
+            self._reading.close()
+            self._reading = None
+        self._reads.dispose()
 
     def _close(self) -> None:
         if self._connection is not None:
@@ -445,7 +469,15 @@ def create_writer(settings: Settings, engine: AsyncEngine) -> SqliteWriter | Non
         connect_args={"check_same_thread": False, "timeout": 30},
     )
     event.listen(sync, "connect", _writer_pragmas)
-    return SqliteWriter(sync, _write_queue_of(engine))
+    reads = create_sync_engine(
+        url.set(drivername="sqlite"),
+        echo=settings.database_echo,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+    )
+    event.listen(reads, "connect", _reader_pragmas)
+    return SqliteWriter(sync, _write_queue_of(engine), reads)
 
 
 def _write_queue_of(engine: AsyncEngine) -> WriteQueue:

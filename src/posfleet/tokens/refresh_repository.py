@@ -124,16 +124,22 @@ class DeviceRefreshRepository:
         """The token with one of these hashes (one per live server secret), with its device
         and tenant, in one round trip.
 
-        With a ``reader`` (SQLite, db.create_reader) the query runs on the event loop, outside
-        the unit of work: it is its first statement and needs no common snapshot with what
-        follows, and a read of a WAL file by index takes microseconds and never waits.
+        With a ``writer`` (a SQLite file, db.SqliteWriter) or a ``reader`` (db.create_reader) the
+        query runs on the event loop, outside the unit of work: it is its first statement and
+        needs no common snapshot with what follows, and a read of a WAL file by index takes
+        microseconds and never waits.
         """
         params: dict[str, Any] = {"token_hash": token_hashes[0]}
         query = _FIND
         if len(token_hashes) > 1:
             query, params = _FIND_ANY, {"token_hashes": list(token_hashes)}
         row: Any = None
-        if self.reader is not None:
+        if self.writer is not None:
+            try:
+                row = self.writer.read(query, params)
+            except OperationalError:  # busy past READER_BUSY_MILLISECONDS
+                row = await self._read_elsewhere(query, params)
+        elif self.reader is not None:
             try:
                 with self.reader.connect() as connection:
                     row = connection.execute(query, params).first()
