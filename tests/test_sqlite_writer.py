@@ -165,3 +165,16 @@ async def test_a_write_to_a_watched_table_is_announced_before_its_caller_is_answ
     await writer.run(lambda c: c.execute(text("SELECT count(*) FROM writer_probe")).scalar())
     await writer.run(lambda c: c.execute(text("CREATE TABLE IF NOT EXISTS other (n INTEGER)")))
     assert seen == [1]
+
+
+async def test_the_writer_commits_as_durably_as_the_pool(
+    scratch: tuple[Any, SqliteWriter],
+) -> None:
+    """The writer's connection runs with the pool's journal mode and synchronous setting, so
+    its commits survive what the pool's survive."""
+    engine, writer = scratch
+    pragmas = "SELECT * FROM pragma_journal_mode, pragma_synchronous"
+    async with engine.connect() as connection:
+        pooled = tuple((await connection.execute(text(pragmas))).one())
+    on_writer = await writer.run(lambda c: tuple(c.execute(text(pragmas)).one()))
+    assert pooled == on_writer == ("wal", 1)  # WAL, synchronous=NORMAL
