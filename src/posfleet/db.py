@@ -421,8 +421,8 @@ class SqliteWriter:
         """Finish the groups under way and close the connection."""
         if self._writing is not None and not self._writing.done():
             await asyncio.wait([self._writing])
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._close)
+        if self._connection is not None:  # else the thread never started: nothing to close
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=True)
         self._engine.dispose()
         if self._reading is not None:
