@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Connection, event, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet import db
 from posfleet.db import (
@@ -23,7 +25,9 @@ from posfleet.db import (
     session_scope,
 )
 from posfleet.errors import TooManyRequests
+from posfleet.kit import changes
 from posfleet.runtime import Runtime
+from tests.flow.device.support import bearer, link, world
 
 _CREATE = "CREATE TABLE IF NOT EXISTS writer_probe (n INTEGER NOT NULL)"
 
@@ -178,3 +182,27 @@ async def test_the_writer_commits_as_durably_as_the_pool(
         pooled = tuple((await connection.execute(text(pragmas))).one())
     on_writer = await writer.run(lambda c: tuple(c.execute(text(pragmas)).one()))
     assert pooled == on_writer == ("wal", 1)  # WAL, synchronous=NORMAL
+
+
+async def test_a_device_blocked_on_the_writer_is_refused_on_the_very_next_request(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write on the runtime's writer drops the kept rows it changed before its caller
+    resumes: with the change-log poll held off, a device blocked there is refused by the next
+    GET /v2/device."""
+    if backend != "sqlite":
+        pytest.skip("the writer serves SQLite files only")
+    assert runtime.writer is not None
+    w = await world(session, runtime)
+    token = (await link(client, w))["token"]
+    monkeypatch.setattr(changes, "SQLITE_POLL_SECONDS", 3600.0)
+    await asyncio.sleep(0.05)  # the poll under way ends and sleeps for an hour
+    for _ in range(2):  # the second answer comes from the rows kept in process
+        assert (await client.get("/v2/device", headers=bearer(token))).status_code == 200
+    block = text("UPDATE devices SET status = 'BLOCKED' WHERE id = :id")
+    await runtime.writer.run(lambda c: c.execute(block, {"id": w.device.id}))
+    assert (await client.get("/v2/device", headers=bearer(token))).status_code == 401
