@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import Executable, event
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event
-from sqlalchemy.engine import CursorResult, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, Row, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -103,13 +104,27 @@ class WriteQueue:
         try:
             await_only(asyncio.wait_for(lock.acquire(), WRITE_QUEUE_SECONDS))
         except TimeoutError:
-            raise TooManyRequests(
-                "The server is busy writing; try again in a moment",
-                retry_after=WRITE_QUEUE_RETRY_AFTER_SECONDS,
-                code="server_busy",
-            ) from None
+            raise _server_busy() from None
         self._holder = task
         info[_HOLDS_WRITE_TURN] = (self, lock)
+
+    async def wait_turn(self) -> asyncio.Lock:
+        """Wait (on the event loop) for a turn to write; give it back with :meth:`end_turn`."""
+        lock = self._lock()
+        if lock.locked():
+            try:
+                await asyncio.wait_for(lock.acquire(), WRITE_QUEUE_SECONDS)
+            except TimeoutError:
+                raise _server_busy() from None
+        else:
+            await lock.acquire()  # free: taken at once, without a timer
+        self._holder = asyncio.current_task()
+        return lock
+
+    def end_turn(self, lock: asyncio.Lock) -> None:
+        self._holder = None
+        if lock.locked():
+            lock.release()
 
     @staticmethod
     def give_back(info: dict[Any, Any]) -> None:
@@ -119,6 +134,14 @@ class WriteQueue:
             queue._holder = None
             if lock.locked():
                 lock.release()
+
+
+def _server_busy() -> TooManyRequests:
+    return TooManyRequests(
+        "The server is busy writing; try again in a moment",
+        retry_after=WRITE_QUEUE_RETRY_AFTER_SECONDS,
+        code="server_busy",
+    )
 
 
 def _sqlite_before_execute(
@@ -247,6 +270,218 @@ def create_reader(settings: Settings) -> Engine | None:
     )
     event.listen(engine, "connect", _reader_pragmas)
     return engine
+
+
+T = TypeVar("T")
+WriteJob = Callable[[Connection], T]
+"""Statements that stand alone as one unit of work, run on :class:`SqliteWriter`'s thread."""
+
+
+class SqliteWriter:
+    """On a SQLite file: one plain (not async) connection on a thread of its own, for the short
+    writes of hot routes (a refresh token's last-used stamp), committed in groups.
+
+    Through an async session a one-statement write cost about as much as the rest of the
+    request: the ORM's unit of work, and a hand-off to aiosqlite's thread and back for each of
+    cursor, BEGIN IMMEDIATE, the statement, close, COMMIT and the pool's reset.  Here a caller
+    hands its whole unit of work (:data:`WriteJob`) over once and awaits it.  Every job waiting
+    when the thread is free goes in one ``BEGIN IMMEDIATE`` … ``COMMIT``, each job inside a
+    savepoint of its own: a job that raises is rolled back alone and its caller gets the
+    error, the others commit.  A caller is answered only after the commit, which is as durable
+    as any other commit of the process (the same ``journal_mode`` and ``synchronous``).
+
+    A group takes this process's write turn (:class:`WriteQueue`) like any unit of work, so it
+    never meets the pool's writers inside SQLite, and callers waiting longer than the queue's
+    bound are answered 429 ``server_busy``.  Writes to ``watched`` tables call ``written`` on
+    the event loop after their commit and before any caller is answered (kit/changes.py: the
+    kept rows they changed are dropped before the next request).
+    """
+
+    def __init__(self, engine: Engine, queue: WriteQueue, reads: Engine) -> None:
+        self._engine = engine
+        self._queue = queue
+        self._reads = reads
+        self._reading: Connection | None = None  # the event loop's; opened on first use
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="posfleet-sqlite-writer")
+        self._connection: Connection | None = None  # the thread's; opened on first use
+        self._waiting: list[tuple[WriteJob[Any], asyncio.Future[Any]]] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._watched: tuple[str, ...] = ()
+        self._written: Callable[[], None] | None = None
+        self._dirty = False  # the thread's: the group wrote to a watched table
+        event.listen(engine, "after_cursor_execute", self._noticed)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def watch(self, tables: tuple[str, ...], written: Callable[[], None]) -> None:
+        self._watched = tables
+        self._written = written
+
+    def _noticed(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not self._dirty and any(table in statement for table in self._watched):
+            self._dirty = not statement.lstrip()[:6].upper().startswith("SELECT")
+
+    def read(self, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+        """The first row of a read that comes before a write (a refresh token's lookup), in
+        place on the event loop, on a read-only connection that stays open (a WAL reader never
+        waits for the writer; checking a connection out of a pool per read cost as much as the
+        read).  Raises ``OperationalError`` when SQLite is busy past ``READER_BUSY_MILLISECONDS``
+        (rare: another connection recovering the WAL index); :meth:`run` may then do the read.
+        """
+        if self._reading is None:
+            self._reading = self._reads.connect()
+        try:
+            # first() closes the cursor: the statement's read transaction ends with it.
+            row: Row[Any] | None = self._reading.execute(statement, params).first()
+        except BaseException:
+            reading, self._reading = self._reading, None
+            reading.close()
+            raise
+        return row
+
+    async def run(self, job: WriteJob[T]) -> T:
+        """Run ``job`` in a transaction (shared with the other jobs of its group) and return
+        what it returned once that transaction has committed."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[T] = loop.create_future()
+        self._waiting.append((job, answer))
+        if self._writing is None or self._writing.done():
+            self._writing = loop.create_task(self._write_groups())
+        return await answer
+
+    async def _write_groups(self) -> None:
+        loop = asyncio.get_running_loop()
+        group: list[tuple[WriteJob[Any], asyncio.Future[Any]]] = []
+        try:
+            while self._waiting:
+                try:
+                    turn = await self._queue.wait_turn()
+                except TooManyRequests:
+                    group, self._waiting = self._waiting, []
+                    _answer_all(group, _server_busy)
+                    continue
+                # Everything that came while this waited for its turn joins the group.
+                group, self._waiting = self._waiting, []
+                try:
+                    dirty, results = await loop.run_in_executor(
+                        self._thread, self._write, [job for job, _ in group]
+                    )
+                except Exception as exc:  # the group's transaction failed: nothing committed
+                    _answer_all(group, exc)
+                    continue
+                finally:
+                    self._queue.end_turn(turn)
+                if dirty and self._written is not None:
+                    self._written()
+                for (_, answer), (ok, result) in zip(group, results, strict=True):
+                    if not answer.done():
+                        if ok:
+                            answer.set_result(result)
+                        else:
+                            answer.set_exception(result)
+                group = []
+        except BaseException:  # cancelled (the loop is closing): nobody may wait forever
+            _answer_all([*group, *self._waiting], _gone)
+            self._waiting = []
+            raise
+
+    def _write(self, jobs: Sequence[WriteJob[Any]]) -> tuple[bool, list[tuple[bool, Any]]]:
+        """One group, on the writer's thread: (whether a watched table was written, and per
+        job (True, its result) or (False, its exception))."""
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        connection = self._connection
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        self._dirty = False
+        results: list[tuple[bool, Any]] = []
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            for job in jobs:
+                driver.execute("SAVEPOINT job")
+                try:
+                    results.append((True, job(connection)))
+                except Exception as exc:
+                    driver.execute("ROLLBACK TO job")
+                    results.append((False, exc))
+                driver.execute("RELEASE job")
+            connection.commit()  # SQLAlchemy's transaction, begun by the jobs' first statement
+            if driver.in_transaction:
+                driver.execute("COMMIT")
+        except BaseException:
+            connection.rollback()
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            raise
+        return self._dirty, results
+
+    async def close(self) -> None:
+        """Finish the groups under way and close the connection."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.wait([self._writing])
+        if self._connection is not None:  # else the thread never started: nothing to close
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown(wait=True)
+        self._engine.dispose()
+        if self._reading is not None:
+            self._reading.close()
+            self._reading = None
+        self._reads.dispose()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _gone() -> Exception:
+    return RuntimeError("the write was cancelled before it committed")
+
+
+def _answer_all(
+    waiting: Sequence[tuple[Any, asyncio.Future[Any]]],
+    error: Exception | Callable[[], Exception],
+) -> None:
+    for _, answer in waiting:
+        if not answer.done():
+            answer.set_exception(error if isinstance(error, Exception) else error())
+
+
+def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, _record)
+    # Transactions are begun explicitly (BEGIN IMMEDIATE), never by the driver.
+    dbapi_connection.isolation_level = None
+
+
+def create_writer(settings: Settings, engine: AsyncEngine) -> SqliteWriter | None:
+    """On a SQLite file, the :class:`SqliteWriter` sharing ``engine``'s write queue; else None
+    (PostgreSQL writes are a round trip each way: they stay async)."""
+    url = make_url(settings.database_url)
+    if not settings.is_sqlite or not url.database or url.database == ":memory:":
+        return None
+    sync = create_sync_engine(
+        url.set(drivername="sqlite"),
+        echo=settings.database_echo,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+    event.listen(sync, "connect", _writer_pragmas)
+    reads = create_sync_engine(
+        url.set(drivername="sqlite"),
+        echo=settings.database_echo,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+    )
+    event.listen(reads, "connect", _reader_pragmas)
+    return SqliteWriter(sync, _write_queue_of(engine), reads)
+
+
+def _write_queue_of(engine: AsyncEngine) -> WriteQueue:
+    return _WRITE_QUEUES[engine.sync_engine.pool]
 
 
 def create_sessionmaker(

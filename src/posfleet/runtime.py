@@ -15,7 +15,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from posfleet.config import Settings
-from posfleet.db import create_engine, create_reader, create_sessionmaker, session_scope
+from posfleet.db import (
+    SqliteWriter,
+    create_engine,
+    create_reader,
+    create_sessionmaker,
+    create_writer,
+    session_scope,
+)
 from posfleet.devices.activity import ACTIVITY_FLUSH_SECONDS, ActivityLog
 from posfleet.errors import Unauthorized
 from posfleet.kit.changes import (
@@ -99,6 +106,8 @@ class Runtime:
     keys_loaded_at: float = 0.0
     # SQLite: a plain connection for single-statement reads of hot routes (db.create_reader).
     reader: Engine | None = None
+    # SQLite: a connection on a thread of its own for short writes of hot routes (db.SqliteWriter).
+    writer: SqliteWriter | None = None
     # Rendered DeviceInfo bodies, keyed by what changes whenever they would (devices/info.py).
     device_info_cache: LruCache[tuple[Any, ...], Any] = field(
         default_factory=lambda: LruCache(DEVICE_INFO_CACHE_ENTRIES)
@@ -136,6 +145,7 @@ class Runtime:
             limiter=RateLimiter(sessionmaker, engine.dialect.name),
             activity=ActivityLog(timedelta(seconds=settings.activity_write_interval_seconds)),
             reader=create_reader(settings),
+            writer=create_writer(settings, engine),
         )
         runtime.changes = changes_for(
             engine, url=settings.database_url, dropped=runtime.live_devices.drop
@@ -143,7 +153,16 @@ class Runtime:
         runtime.read_engine = read_engine
         for watched in {engine, read_engine}:
             watch_local_writes(watched, AUTH_TABLES, runtime.changes, runtime.live_devices.drop)
+        if runtime.writer is not None:
+            runtime.writer.watch(AUTH_TABLES, runtime._written_on_writer)
         return runtime
+
+    def _written_on_writer(self) -> None:
+        # What watch_local_writes does for the pool's connections, for the writer's.
+        if isinstance(self.changes, SqliteChanges):
+            self.changes.check_or_stop_trusting()
+        else:
+            self.live_devices.drop(None, None)
 
     def changes_current(self) -> bool:
         """Whether rows kept in process are known to be unchanged (kit/changes.py)."""
@@ -233,6 +252,8 @@ class Runtime:
         try:
             await self.activity.flush(self.sessionmaker)
         finally:
+            if self.writer is not None:
+                await self.writer.close()
             if self.reader is not None:
                 self.reader.dispose()
             if self.read_engine is not None and self.read_engine is not self.engine:

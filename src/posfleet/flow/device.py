@@ -33,7 +33,7 @@ from posfleet.models import Device
 from posfleet.models.enums import AccountType
 from posfleet.rendering import describe_validation_errors
 from posfleet.runtime import Runtime
-from posfleet.tokens.device_refresh import DeviceRefreshService, RefreshRefused
+from posfleet.tokens.device_refresh import DeviceRefreshService, DeviceToken, RefreshRefused
 from posfleet.tokens.principal import Principal
 from posfleet.tokens.service import TokenService
 
@@ -149,6 +149,15 @@ async def token_answer(runtime: Runtime, raw: bytes, log_id: str, payload: Any =
     if not isinstance(payload, dict):
         refusal = RefreshRefused("The request body must be a JSON object", code="bad_request")
         return _token_refusal(log_id, refusal)
+    if runtime.writer is not None and is_refresh(payload):
+        # A SQLite file: the redemption reads on the reader and writes on the writer, each its
+        # own unit of work (tokens/device_refresh.py); it needs no session.
+        try:
+            body = _valid(wire.DeviceTokenRequest, payload)
+            issued = await DeviceRefreshService(None, runtime).redeem(body.appId, body.refreshToken)
+        except RefreshRefused as refused:
+            return _token_refusal(log_id, refused)
+        return _issued(issued)
     async with session_scope(runtime.per_statement_sessionmaker) as session:
         try:
             if not is_refresh(payload):
@@ -165,6 +174,10 @@ async def token_answer(runtime: Runtime, raw: bytes, log_id: str, payload: Any =
             # Answered, not raised, inside the unit of work: what was written before a refusal
             # (a poll's slow_down, an idle token's revocation) is committed with it.
             return _token_refusal(log_id, refused)
+    return _issued(issued)
+
+
+def _issued(issued: DeviceToken) -> Response:
     return _json({"token": issued.token, "token_type": "Bearer", "expires": unix(issued.expires)})
 
 

@@ -21,7 +21,7 @@ from posfleet.models import Device, DeviceRefreshToken
 from posfleet.models.enums import DeviceStatus
 from posfleet.runtime import Runtime
 from posfleet.tokens.refresh_repository import DeviceRefreshRepository
-from posfleet.tokens.service import TokenService
+from posfleet.tokens.service import device_token_for
 
 REFRESH_PREFIX = "pfr_"
 
@@ -43,11 +43,12 @@ class DeviceToken:
 
 
 class DeviceRefreshService:
-    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+    def __init__(self, session: AsyncSession | None, runtime: Runtime) -> None:
+        """Without a ``session`` (a SQLite file: the runtime has a reader and a writer) only
+        :meth:`redeem` may be called."""
         self.runtime = runtime
         self.settings = runtime.settings
-        self.repo = DeviceRefreshRepository(session, runtime.reader)
-        self.tokens = TokenService(session, runtime)
+        self.repo = DeviceRefreshRepository(session, runtime.reader, runtime.writer)
 
     def issue(self, device: Device, app_id: str) -> str:
         """A new refresh token for the device's current link; only its hash is kept."""
@@ -106,7 +107,7 @@ class DeviceRefreshService:
         interval = timedelta(seconds=self.settings.activity_write_interval_seconds)
         if now - row.last_used_at >= interval:  # the UPDATE is conditional too (replicas)
             await self.repo.touch(row.id, now, now - interval)
-        token, expires = self.tokens.device_token_for(
-            row.device_uid, row.tenant_uid, row.device_generation, row.device_nonce
+        token, expires = device_token_for(
+            self.runtime, row.device_uid, row.tenant_uid, row.device_generation, row.device_nonce
         )
         return DeviceToken(token, expires)

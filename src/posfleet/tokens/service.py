@@ -75,11 +75,7 @@ class TokenService:
         self, device_uid: str, tenant_uid: str, generation: int, nonce: str
     ) -> tuple[str, datetime]:
         """A device token from the columns it names (a refresh loads no rows)."""
-        return self._encode(
-            TokenType.DEVICE,
-            {"sub": device_uid, "ten": tenant_uid, "gen": generation, "cid": nonce},
-            timedelta(seconds=self.settings.device_token_ttl_seconds),
-        )
+        return device_token_for(self.runtime, device_uid, tenant_uid, generation, nonce)
 
     def device_user_token(
         self, user: TenantUser, device: Device, tenant: Tenant
@@ -184,6 +180,17 @@ class TokenService:
             or user.account_type is not AccountType.INTEGRATION
         ):
             raise Unauthorized("The integration token has been revoked")
+
+
+def device_token_for(
+    runtime: Runtime, device_uid: str, tenant_uid: str, generation: int, nonce: str
+) -> tuple[str, datetime]:
+    """:meth:`TokenService.device_token_for`, for callers without a session (a refresh)."""
+    return runtime.codec.encode(
+        TokenType.DEVICE,
+        {"sub": device_uid, "ten": tenant_uid, "gen": generation, "cid": nonce},
+        timedelta(seconds=runtime.settings.device_token_ttl_seconds),
+    )
 
 
 def _user_claims(user: TenantUser, tenant: Tenant) -> dict[str, Any]:
