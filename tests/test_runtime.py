@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import pytest
 from posfleet.config import Settings
 from posfleet.errors import Unauthorized
 from posfleet.kit.jwt import TokenType
-from posfleet.runtime import Runtime
+from posfleet.runtime import GC_YOUNG_THRESHOLD, Runtime, freeze_startup_objects
 from posfleet.tokens import keys
 
 
@@ -84,3 +85,10 @@ async def test_a_verified_token_of_the_wrong_type_is_still_refused(runtime: Runt
     await runtime.decode_token(token, TokenType.AUTH)
     with pytest.raises(Unauthorized):
         await runtime.decode_token(token, TokenType.DEVICE)
+
+
+def test_after_start_up_young_collections_wait_for_many_allocations() -> None:
+    """After start-up a young-generation collection waits for ``GC_YOUNG_THRESHOLD`` net
+    allocations, not Python's 700; the older generations keep Python's defaults."""
+    freeze_startup_objects()
+    assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
