@@ -258,17 +258,26 @@ def create_reader(settings: Settings) -> Engine | None:
     for the writer, so running it in place is cheaper than handing it off.  Read-only
     (``query_only``).  None elsewhere (PostgreSQL is a round trip: it stays async).
     """
-    url = make_url(settings.database_url)
-    if not settings.is_sqlite or not url.database or url.database == ":memory:":
+    if not _is_sqlite_file(settings):
         return None
+    return _one_connection(settings, _reader_pragmas)
+
+
+def _is_sqlite_file(settings: Settings) -> bool:
+    url = make_url(settings.database_url)
+    return settings.is_sqlite and bool(url.database) and url.database != ":memory:"
+
+
+def _one_connection(settings: Settings, pragmas: Any, **connect_args: Any) -> Engine:
+    """A plain (not async) engine of one connection to the SQLite file, set up by ``pragmas``."""
     engine = create_sync_engine(
-        url.set(drivername="sqlite"),
+        make_url(settings.database_url).set(drivername="sqlite"),
         echo=settings.database_echo,
         pool_size=1,
         max_overflow=0,
-        connect_args={"check_same_thread": False},
+        connect_args={"check_same_thread": False, **connect_args},
     )
-    event.listen(engine, "connect", _reader_pragmas)
+    event.listen(engine, "connect", pragmas)
     return engine
 
 
@@ -458,25 +467,10 @@ def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_writer(settings: Settings, engine: AsyncEngine) -> SqliteWriter | None:
     """On a SQLite file, the :class:`SqliteWriter` sharing ``engine``'s write queue; else None
     (PostgreSQL writes are a round trip each way: they stay async)."""
-    url = make_url(settings.database_url)
-    if not settings.is_sqlite or not url.database or url.database == ":memory:":
+    if not _is_sqlite_file(settings):
         return None
-    sync = create_sync_engine(
-        url.set(drivername="sqlite"),
-        echo=settings.database_echo,
-        pool_size=1,
-        max_overflow=0,
-        connect_args={"check_same_thread": False, "timeout": 30},
-    )
-    event.listen(sync, "connect", _writer_pragmas)
-    reads = create_sync_engine(
-        url.set(drivername="sqlite"),
-        echo=settings.database_echo,
-        pool_size=1,
-        max_overflow=0,
-        connect_args={"check_same_thread": False},
-    )
-    event.listen(reads, "connect", _reader_pragmas)
+    sync = _one_connection(settings, _writer_pragmas, timeout=30)
+    reads = _one_connection(settings, _reader_pragmas)
     return SqliteWriter(sync, _write_queue_of(engine), reads)
 
 
