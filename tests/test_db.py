@@ -24,7 +24,7 @@ from posfleet.config import Settings
 from posfleet.db import create_engine, create_sessionmaker, session_scope
 from posfleet.errors import TooManyRequests
 from posfleet.runtime import Runtime
-from tests.flow.device.support import bearer, link, world
+from tests.flow.device.support import assert_generic_error, bearer, link, world
 
 
 async def test_device_info_is_answered_while_another_writer_holds_sqlite_s_write_lock(
@@ -177,3 +177,44 @@ async def test_a_writer_that_waits_too_long_for_its_turn_is_answered_server_busy
         await _hold_the_write_lock(sessionmaker, 3)  # the turn was given back
     finally:
         await engine.dispose()
+
+
+async def test_a_request_that_finds_every_pooled_connection_busy_is_answered_server_busy(
+    make_settings: Any, backend: str
+) -> None:
+    """When every pooled PostgreSQL connection stays busy past the pool's timeout, the request is
+    answered 429 ``server_busy`` with Retry-After in its dialect's shape (the server is
+    overloaded, not broken), and once a connection is free again the next request is served."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's pool is not a fixed set of server connections")
+    from posfleet.app import create_app
+    from tests.support.clients import asgi_transport
+
+    app = create_app(make_settings(database_pool_size=1, database_pool_timeout_seconds=0.2))
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        engines = {runtime.engine, runtime.read_engine or runtime.engine}
+        release = asyncio.Event()
+        held = asyncio.Semaphore(0)
+
+        async def hold(engine: AsyncEngine) -> None:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+                held.release()
+                await release.wait()
+
+        holders = [asyncio.create_task(hold(e)) for e in engines]
+        for _ in engines:
+            await held.acquire()
+        transport = asgi_transport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            body = {"appId": "no.example.pos", "refreshToken": "x" * 43}
+            busy = await client.post("/v2/device/token", json=body)
+            release.set()
+            await asyncio.gather(*holders)
+            after = await client.post("/v2/device/token", json=body)
+
+    assert busy.status_code == 429, busy.text
+    assert busy.headers["retry-after"] == "1"
+    assert_generic_error(busy.json(), "server_busy")
+    assert after.status_code == 400, after.text  # an unknown refresh token, as usual

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(AppError, rendering.app_error_handler)
     app.add_exception_handler(RequestValidationError, rendering.validation_error_handler)
     app.add_exception_handler(HTTPException, rendering.http_error_handler)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, rendering.pool_exhausted_handler)
     app.add_exception_handler(Exception, rendering.unexpected_error_handler)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="How long a request waits for a pooled PostgreSQL connection before failing.",
+        description=(
+            "How long a request waits for a pooled PostgreSQL connection; past it the request "
+            "is answered 429 `server_busy` with Retry-After."
+        ),
     )
     database_echo: bool = False
     secret_key: SecretStr | None = Field(

@@ -53,7 +53,8 @@ MEANINGS: dict[str, str] = {
     "server sessions; a request beyond its pool waits for a connection. The server needs "
     "replicas x workers x 2 x this many connections.",
     "database_pool_timeout_seconds": "How long a request waits for a pooled PostgreSQL "
-    "connection before it fails.",
+    "connection; past it the request is answered 429 `server_busy` with `Retry-After` "
+    "(the server is overloaded, not broken).",
     "database_echo": "Log every SQL statement (debugging only).",
     "secret_key": "Server secret: pepper for code and token hashes and the key that encrypts "
     "JWT signing keys, webhook secrets and queued messages at rest, and signs back-office "
