@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from posfleet.config import Settings
-from posfleet.errors import AppError, TooManyRequests
+from posfleet.errors import AppError, ServerBusy
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -136,11 +136,10 @@ class WriteQueue:
                 lock.release()
 
 
-def _server_busy() -> TooManyRequests:
-    return TooManyRequests(
+def _server_busy() -> ServerBusy:
+    return ServerBusy(
         "The server is busy writing; try again in a moment",
         retry_after=WRITE_QUEUE_RETRY_AFTER_SECONDS,
-        code="server_busy",
     )
 
 
@@ -367,7 +366,7 @@ class SqliteWriter:
             while self._waiting:
                 try:
                     turn = await self._queue.wait_turn()
-                except TooManyRequests:
+                except ServerBusy:
                     group, self._waiting = self._waiting, []
                     _answer_all(group, _server_busy)
                     continue

@@ -100,3 +100,14 @@ class TooManyRequests(AppError):
     @property
     def headers(self) -> Mapping[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class ServerBusy(TooManyRequests):
+    """Work shed because it could not start in time (the SQLite write queue, the password-check
+    queue, the PostgreSQL pool): the server is overloaded, not broken, and the client may try
+    again after ``retry_after`` seconds."""
+
+    code = "server_busy"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 
 from posfleet.commerce import wire as commerce_wire
-from posfleet.errors import AppError, TooManyRequests, ValidationFailed
+from posfleet.errors import AppError, ServerBusy, ValidationFailed
 from posfleet.flow import wire as flow_wire
 
 COMMERCE_PREFIX = "/api/v1/"
@@ -132,10 +132,8 @@ async def pool_exhausted_handler(request: Request, exc: Exception) -> JSONRespon
     overloaded, not broken, so the client is told to try again (429 ``server_busy``, as when the
     SQLite write queue is full), not given a 500."""
     log.warning("database pool exhausted", path=request.url.path, error=str(exc))
-    busy = TooManyRequests(
-        "The server is busy; try again in a moment",
-        retry_after=POOL_EXHAUSTED_RETRY_AFTER_SECONDS,
-        code="server_busy",
+    busy = ServerBusy(
+        "The server is busy; try again in a moment", retry_after=POOL_EXHAUSTED_RETRY_AFTER_SECONDS
     )
     return await app_error_handler(request, busy)
 

@@ -34,7 +34,7 @@ import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from posfleet.errors import TooManyRequests
+from posfleet.errors import ServerBusy
 from posfleet.kit.keyring import ServerSecrets
 
 # OWASP Password Storage Cheat Sheet, argon2id: "minimum configuration of 19 MiB of memory, an
@@ -93,10 +93,9 @@ def refuse_when_busy() -> None:
     """429 ``server_busy`` now when a password check would be refused: callers that will check
     a password call it before their other work, so that a shed request costs next to nothing."""
     if hashing_busy():
-        raise TooManyRequests(
+        raise ServerBusy(
             "The server is busy checking passwords; try again in a moment",
             retry_after=RETRY_AFTER_SECONDS,
-            code="server_busy",
         )
 
 
@@ -125,7 +124,7 @@ def _verify(password_hash: str | None, password: str) -> bool:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-work check; ``None`` (no such user) costs the same and answers False.
 
-    Raises :class:`TooManyRequests` (429) when too many checks are already waiting.
+    Raises :class:`~posfleet.errors.ServerBusy` (429) when too many checks are already waiting.
     """
     return await _run(_verify, password_hash, password)
 

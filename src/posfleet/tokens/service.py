@@ -67,15 +67,13 @@ class TokenService:
         )
 
     def device_token(self, device: Device, tenant: Tenant) -> tuple[str, datetime]:
-        return self.device_token_for(
-            device.uid, tenant.uid, device.credential_generation, device.credential_nonce
+        return device_token_for(
+            self.runtime,
+            device.uid,
+            tenant.uid,
+            device.credential_generation,
+            device.credential_nonce,
         )
-
-    def device_token_for(
-        self, device_uid: str, tenant_uid: str, generation: int, nonce: str
-    ) -> tuple[str, datetime]:
-        """A device token from the columns it names (a refresh loads no rows)."""
-        return device_token_for(self.runtime, device_uid, tenant_uid, generation, nonce)
 
     def device_user_token(
         self, user: TenantUser, device: Device, tenant: Tenant
@@ -185,7 +183,8 @@ class TokenService:
 def device_token_for(
     runtime: Runtime, device_uid: str, tenant_uid: str, generation: int, nonce: str
 ) -> tuple[str, datetime]:
-    """:meth:`TokenService.device_token_for`, for callers without a session (a refresh)."""
+    """A device token from the columns it names (a refresh loads no rows, nor needs a
+    session)."""
     return runtime.codec.encode(
         TokenType.DEVICE,
         {"sub": device_uid, "ten": tenant_uid, "gen": generation, "cid": nonce},
