@@ -90,6 +90,10 @@ class Options:
     dot_token_rate: float
     dot: bool
     workdir: Path
+    only: frozenset[str] | None = None
+
+    def runs(self, key: str) -> bool:
+        return self.only is None or key in self.only
 
 
 @dataclass
@@ -498,6 +502,7 @@ def _run_engine(
             }
             for i in range(int(options.rounds * options.seconds * options.writes_per_second) + 5)
         ]
+        contenders = [c for c in contenders if options.runs(c.key)]
         links_used = writes_used = 0
 
         def phase(c: Contender, number: int, seconds: float, record: bool) -> None:
@@ -822,6 +827,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-dot", action="store_true", help="leave django-oauth-toolkit out")
     parser.add_argument(
+        "--only",
+        help="run only these contenders, comma-separated keys (floor-a, floor-b-asyncpg, get, "
+        "token, get-links, …): a quick look at a few; the report then checks only their targets",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=BENCH / ".work",
@@ -839,8 +849,10 @@ def main(argv: list[str] | None = None) -> None:
         writes_per_second=args.writes_per_second,
         token_rate=args.token_rate,
         dot_token_rate=args.dot_token_rate,
-        dot=not args.no_dot,
+        dot=not args.no_dot
+        and (not args.only or any(k.startswith("dot-") for k in args.only.split(","))),
         workdir=args.workdir.resolve(),
+        only=frozenset(args.only.split(",")) if args.only else None,
     )
     options.workdir.mkdir(parents=True, exist_ok=True)
     if options.dot:

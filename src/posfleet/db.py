@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import Executable, event
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine, Row, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +26,7 @@ from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from posfleet.config import Settings
 from posfleet.errors import AppError, ServerBusy
+from posfleet.kit.sqlite_async import one_hop_connector
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -199,10 +201,12 @@ def _asyncpg_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
+        args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
         engine = create_async_engine(
             url,
             echo=settings.database_echo,
-            connect_args={"timeout": 30},
+            # aiosqlite connections that run each statement in one hand-off to their thread.
+            async_creator=one_hop_connector(*args, **{**kwargs, "timeout": 30}),
             poolclass=NullPool if ":memory:" in url else None,
         )
         sync_engine: Engine = engine.sync_engine
@@ -251,10 +255,10 @@ def create_reader(settings: Settings) -> Engine | None:
     """On a SQLite file: one plain (not async) connection for single-statement reads of hot
     routes, run on the event loop.
 
-    Through aiosqlite each statement is four hand-offs to the connection's thread and back
-    (cursor, execute, fetch, close), and on a loaded event loop each hand-off waits for the
-    interpreter lock: a read of a few microseconds cost milliseconds.  A WAL reader never waits
-    for the writer, so running it in place is cheaper than handing it off.  Read-only
+    Through the pool each statement is a hand-off to the connection's thread and back
+    (:mod:`posfleet.kit.sqlite_async`), and on a loaded event loop a hand-off waits for the
+    interpreter lock: a read of a few microseconds could cost milliseconds.  A WAL reader never
+    waits for the writer, so running it in place is cheaper than handing it off.  Read-only
     (``query_only``).  None elsewhere (PostgreSQL is a round trip: it stays async).
     """
     if not _is_sqlite_file(settings):
@@ -290,8 +294,8 @@ class SqliteWriter:
     writes of hot routes (a refresh token's last-used stamp), committed in groups.
 
     Through an async session a one-statement write cost about as much as the rest of the
-    request: the ORM's unit of work, and a hand-off to aiosqlite's thread and back for each of
-    cursor, BEGIN IMMEDIATE, the statement, close, COMMIT and the pool's reset.  Here a caller
+    request: the ORM's unit of work, and a hand-off to the connection's thread and back for each
+    of BEGIN IMMEDIATE, the statement, COMMIT and the pool's reset.  Here a caller
     hands its whole unit of work (:data:`WriteJob`) over once and awaits it.  Every job waiting
     when the thread is free goes in one ``BEGIN IMMEDIATE`` … ``COMMIT``, each job inside a
     savepoint of its own: a job that raises is rolled back alone and its caller gets the
