@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from posfleet.cli import app, main
 from posfleet.config import Environment, Settings
 from posfleet.db import create_engine
 from posfleet.migrations import check, head_revision
-from posfleet.models import Base
+from posfleet.models import Base, Device
 from tests.conftest import TEST_SECRET, unique
 from tests.support.cli import empty_database, posfleet
 from tests.support.postgres import PostgresServer
@@ -164,3 +165,29 @@ def test_the_default_environment_is_production(monkeypatch: pytest.MonkeyPatch) 
     assert settings.environment is Environment.PRODUCTION
     with pytest.raises(RuntimeError, match="POSFLEET_SECRET_KEY"):
         Settings(_env_file=None, secret_key=None).secret()  # type: ignore[call-arg]
+
+
+def test_sqlite_reports_a_device_row_changed_when_any_column_but_its_activity_stamp_does(
+    database_urls: dict[str, str],
+) -> None:
+    """Migration 0011 lists the columns the SQLite trigger compares: every column of the model
+    but ``last_activity_at`` (a migration that adds a column recreates the trigger)."""
+    if "sqlite" not in database_urls:
+        pytest.skip("SQLite's trigger")
+
+    async def trigger_sql() -> str:
+        engine = create_engine(
+            Settings(database_url=database_urls["sqlite"], secret_key=TEST_SECRET)
+        )
+        try:
+            async with engine.connect() as conn:
+                sql = await conn.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'devices_auth_change_update'")
+                )
+                return str(sql)
+        finally:
+            await engine.dispose()
+
+    sql = asyncio.run(trigger_sql())
+    compared = set(re.findall(r'OLD\."(\w+)" IS NOT NEW\."\1"', sql))
+    assert compared == {c.name for c in Device.__table__.columns} - {"last_activity_at"}

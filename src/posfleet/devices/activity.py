@@ -5,6 +5,11 @@ short unit of work about once a second (``ACTIVITY_FLUSH_SECONDS``) and when the
 A device is still written at most once per ``activity_write_interval_seconds``: the note is
 skipped while the stamp the request loaded is recent, and the conditional UPDATE keeps
 replicas from writing the same interval twice.
+
+A stamp does not drop the rows processes keep of the device (migration 0011), so the stamp a
+request loads from them can be older than the one in the database.  The log therefore also
+remembers, for one interval, the stamp each device was last flushed with (written here, or
+found recent by the conditional UPDATE because another replica wrote it).
 """
 
 from __future__ import annotations
@@ -23,9 +28,13 @@ class ActivityLog:
     def __init__(self, interval: timedelta) -> None:
         self.interval = interval
         self._pending: dict[int, datetime] = {}
+        self._flushed: dict[int, datetime] = {}
 
     def note(self, device_id: int, last_written: datetime | None, now: datetime) -> None:
-        """The device was seen at ``now``; ``last_written`` is the stamp it has in the database."""
+        """The device was seen at ``now``; ``last_written`` is the stamp its row was loaded with."""
+        flushed = self._flushed.get(device_id)
+        if flushed is not None and (last_written is None or flushed > last_written):
+            last_written = flushed
         if last_written is not None and now - last_written < self.interval:
             return
         self._pending.setdefault(device_id, now)
@@ -43,3 +52,11 @@ class ActivityLog:
             for device_id, seen in batch.items():
                 self._pending.setdefault(device_id, seen)
             raise
+        # Every device of the batch now has a stamp no older than ``interval`` before its note.
+        newest = max(batch.values())
+        self._flushed = {
+            device_id: at
+            for device_id, at in self._flushed.items()
+            if newest - at < self.interval and device_id not in batch
+        }
+        self._flushed.update(batch)

@@ -8,11 +8,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -20,8 +21,10 @@ from sqlalchemy.pool import NullPool
 from posfleet.app import create_app
 from posfleet.config import Settings
 from posfleet.db import create_engine, create_sessionmaker, session_scope
+from posfleet.devices.access_repository import DeviceAccessRepository
 from posfleet.devices.service import DeviceService
 from posfleet.kit import changes
+from posfleet.kit.clock import utcnow
 from posfleet.models import Device
 from posfleet.models.enums import DeviceStatus
 from posfleet.runtime import AUTH_TABLES, Runtime
@@ -85,6 +88,7 @@ async def test_the_replica_that_revokes_refuses_the_token_on_its_very_next_reque
     assert (await client.get("/v2/device", headers=bearer(token))).status_code == 401
 
 
+@pytest.mark.latency
 async def test_another_replica_refuses_a_revoked_token_within_100_ms(
     backend: str, make_settings: Callable[..., Settings], session: AsyncSession, runtime: Runtime
 ) -> None:
@@ -183,6 +187,30 @@ async def test_a_change_to_one_device_leaves_the_rows_kept_for_every_other_devic
     assert _kept(runtime, other)
     assert (await client.get("/v2/device", headers=bearer(token))).status_code == 401
     assert (await client.get("/v2/device", headers=bearer(other_token))).status_code == 200
+
+
+async def test_an_activity_stamp_leaves_the_device_s_rows_kept_and_a_rename_drops_them(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """The activity writer's stamp is no change anything kept depends on: the device keeps
+    answering from memory after it, here and after every later poll or notification."""
+    w = await world(session, runtime)
+    token = (await link(client, w))["token"]
+    await _listening(runtime)
+    await _warm(client, runtime, w, token)
+    later = utcnow() + timedelta(minutes=5)
+    async with session_scope(runtime.sessionmaker) as s:
+        await DeviceAccessRepository(s).touch_activities({w.device.id: later}, timedelta(0))
+    async with runtime.sessionmaker() as s:
+        stamp = await s.scalar(select(Device.last_activity_at).where(Device.id == w.device.id))
+        assert stamp == later
+    assert _kept(runtime, w)
+    await asyncio.sleep(0.2)  # the poll, the notification: still nothing to drop
+    assert _kept(runtime, w)
+    async with runtime.sessionmaker() as s:
+        await s.execute(update(Device).where(Device.id == w.device.id).values(name="Renamed"))
+        await s.commit()
+    assert not _kept(runtime, w)
 
 
 async def test_a_change_to_a_tenant_s_configuration_drops_the_rows_of_its_devices(
