@@ -6,6 +6,7 @@ import asyncio
 import re
 
 import httpx
+import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -79,6 +80,7 @@ async def test_pairing_send_by_email_delivers_a_working_code(
     assert (await pair(client, world, await smtp.pairing_code(address))).status_code == 200
 
 
+@pytest.mark.latency
 async def test_pairing_by_whatsapp_with_the_gateway_down_fails_and_a_retry_delivers(
     client: httpx.AsyncClient, world: World, settings: Settings, gateway: GatewayReceiver
 ) -> None:

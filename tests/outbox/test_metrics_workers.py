@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -23,6 +24,9 @@ from posfleet.config import Environment, Settings
 from posfleet.migrations import upgrade
 from tests.support.cli import TEST_SECRET
 from tests.support.server import free_port, settings_environment
+
+# Bounds a wall-clock latency: ./scripts/test runs it alone, after the parallel pass.
+pytestmark = pytest.mark.latency
 
 TOKEN = "metrics-token-for-tests"
 ROUTE = "/v2/device"  # answered 401 without a token: no database work, one series to count

@@ -16,8 +16,9 @@ a write to one device drops only that device's kept rows:
 * **PostgreSQL**: a dedicated connection ``LISTEN``s on ``posfleet_auth``; triggers (migration
   0007) notify ``<table>:<id>`` in the transaction that changes a row, so it arrives when the
   change commits.  Every ``EPOCH_CHECK_SECONDS`` the listener reads the ``posfleet_auth_epoch``
-  sequence, which the same triggers move: a move larger than the notifications received
-  meanwhile means one was lost, and everything kept is dropped.  While the connection is down
+  sequence, which the same triggers move once per notification: when the notifications heard
+  do not cover every move read at the previous check, one was lost (or its change rolled back),
+  and everything kept is dropped.  While the connection is down
   ``current()`` is False, so every request reads the database, until it is back (and then
   everything kept before is dropped, for what changed meanwhile was not heard).
 
@@ -206,20 +207,27 @@ class PostgresChanges(Changes):
         self._connection = connection
         connection.add_termination_listener(self._lost)
         await connection.add_listener(CHANNEL, self._heard_one)
-        epoch = await connection.fetchval(_EPOCH, timeout=EPOCH_CHECK_SECONDS * 5)
+        # ``self._heard`` counts the notifications of the epoch's moves past ``base``: each
+        # notification moves it by one, in the transaction that sends it (migration 0011).
+        base = await connection.fetchval(_EPOCH, timeout=EPOCH_CHECK_SECONDS * 5)
         self._heard = 0
         # Whatever changed while nobody listened was not heard.
         self._dropped(None, None)
         self._listening = True
+        previous = base
         while not connection.is_closed():
             await asyncio.sleep(EPOCH_CHECK_SECONDS)
-            heard = self._heard
             now = await connection.fetchval(_EPOCH, timeout=EPOCH_CHECK_SECONDS * 5)
-            if now - epoch > heard:
-                # More changes than notifications: one was lost (or rolled back); start over.
+            # A move can be read before its notification arrives: its transaction had not
+            # committed yet.  Every move read at the previous check, a period ago, has been
+            # heard by now, unless its notification was lost or its transaction rolled back.
+            if base + self._heard < previous:
                 self._dropped(None, None)
-            epoch = now
-            self._heard -= heard
+                base, self._heard = now, 0
+            else:
+                # Late notifications of moves forgiven by a drop must not cover later ones.
+                self._heard = min(self._heard, now - base)
+            previous = now
 
 
 _WROTE = "posfleet.changes.wrote"

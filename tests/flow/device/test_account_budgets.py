@@ -16,6 +16,9 @@ from posfleet.runtime import Runtime
 from tests.flow.device.support import PASSWORD, World, bearer, link, link_body, world
 from tests.support.clients import asgi_transport
 
+# Bounds a wall-clock latency: ./scripts/test runs it alone, after the parallel pass.
+pytestmark = pytest.mark.latency
+
 Attempt = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
 
 

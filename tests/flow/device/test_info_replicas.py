@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,9 @@ from posfleet.runtime import Runtime
 from tests.flow.device.support import bearer, link, world
 from tests.flow.device.test_info_cache import CHANGES
 from tests.flow.device.test_revocation import _listening, _replica, _warm
+
+# Bounds a wall-clock latency: ./scripts/test runs it alone, after the parallel pass.
+pytestmark = pytest.mark.latency
 
 BOUND = 0.1  # seconds: how long another replica may still answer what it kept
 

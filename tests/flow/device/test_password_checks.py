@@ -16,6 +16,9 @@ from posfleet.models.rate_limit_bucket import RateLimitBucket
 from posfleet.runtime import Runtime
 from tests.flow.device.support import PASSWORD, assert_generic_error, link_body, world
 
+# Bounds a wall-clock latency: ./scripts/test runs it alone, after the parallel pass.
+pytestmark = pytest.mark.latency
+
 
 async def _address_charges(runtime: Runtime) -> int:
     async with runtime.sessionmaker() as s:

@@ -213,6 +213,65 @@ async def test_an_activity_stamp_leaves_the_device_s_rows_kept_and_a_rename_drop
     assert not _kept(runtime, w)
 
 
+@pytest.mark.latency
+async def test_a_change_still_committing_when_the_epoch_is_read_drops_nothing_else(
+    backend: str,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replica that reads the epoch while a change has moved it but not yet committed waits
+    for that change's notification instead of dropping every row it keeps."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's epoch")
+    w, other = await world(session, runtime), await world(session, runtime)
+    token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
+    monkeypatch.setattr(changes, "EPOCH_CHECK_SECONDS", 0.2)
+    await asyncio.sleep(1.1)  # the listener's current period ends; the next ones are 0.2 s
+    await _listening(runtime)
+    await _warm(client, runtime, w, token)
+    await _warm(client, runtime, other, other_token)
+    for n in range(8):  # each change open for 0.15 s: most see an epoch check meanwhile
+        async with runtime.sessionmaker() as s:
+            await s.execute(update(Device).where(Device.id == w.device.id).values(name=f"T{n}"))
+            await asyncio.sleep(0.15)
+            await s.commit()
+        await asyncio.sleep(0.05)
+        assert _kept(runtime, other), n
+    await asyncio.sleep(0.5)  # two more checks
+    assert _kept(runtime, other)
+
+
+async def test_an_epoch_move_never_heard_of_drops_every_row_kept(
+    backend: str,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A change whose notification never comes (here: rolled back after moving the epoch, as a
+    lost notification looks) makes the replica drop everything within two epoch checks."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's epoch")
+    w, other = await world(session, runtime), await world(session, runtime)
+    token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
+    monkeypatch.setattr(changes, "EPOCH_CHECK_SECONDS", 0.2)
+    await asyncio.sleep(1.1)
+    await _listening(runtime)
+    await _warm(client, runtime, w, token)
+    await _warm(client, runtime, other, other_token)
+    async with runtime.sessionmaker() as s:
+        await s.execute(update(Device).where(Device.id == w.device.id).values(name="Never"))
+        await s.rollback()
+    for _ in range(100):
+        if not _kept(runtime, other):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the replica kept every row after a move it never heard of")
+
+
 async def test_a_change_to_a_tenant_s_configuration_drops_the_rows_of_its_devices(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:

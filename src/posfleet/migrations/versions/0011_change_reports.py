@@ -1,6 +1,6 @@
-"""activity stamps: a device's last-activity stamp no longer drops the rows processes keep of it
+"""change reports: a device's activity stamp drops nothing kept; the epoch moves per notification
 
-Revision ID: 0011_activity_stamps
+Revision ID: 0011_change_reports
 Revises: 0010_auth_change_log
 Create Date: 2026-12-02 07:00:00
 
@@ -23,6 +23,12 @@ read the stamp from the database.
 * **PostgreSQL**: the update trigger of ``devices`` compares the old and new rows as ``jsonb``
   without ``last_activity_at`` (so a later column is compared without a change here), and
   notifies, moves the epoch and lists only the rows that differ.
+
+Also on PostgreSQL, the ``posfleet_auth_epoch`` sequence now moves once per notification (it
+moved once per statement, and also for statements that changed no row), so a listener can tell
+a notification that is late — its transaction had moved the sequence but not yet committed when
+the listener read it — from one that was lost (``kit/changes.py``).  Before, a link committing
+just as a replica read the sequence made that replica drop every row it kept.
 """
 
 # ruff: noqa: S608 -- DDL is built from the constants in this file and the table's own columns
@@ -32,7 +38,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0011_activity_stamps"
+revision: str = "0011_change_reports"
 down_revision: str | None = "0010_auth_change_log"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -55,26 +61,26 @@ def sqlite_trigger(columns: Sequence[str]) -> str:
     )
 
 
-_POSTGRES_FUNCTION = f"""
-CREATE FUNCTION posfleet_devices_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+# Reports changed rows: one NOTIFY each (or one "all" past MAX_ROWS_NOTIFIED), the epoch moved
+# once per NOTIFY in the same transaction, and the rows appended to the session's list
+# (migration 0010).  No rows, no report: an UPDATE that matched nothing moves nothing.
+_POSTGRES_REPORT = f"""
+CREATE FUNCTION posfleet_auth_report(tbl text, ids bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
-  ids bigint[];
   these text;
   listed text;
 BEGIN
-  SELECT array_agg(o.id) INTO ids
-    FROM old_rows o JOIN new_rows n ON n.id = o.id
-   WHERE to_jsonb(o) - '{STAMP}' IS DISTINCT FROM to_jsonb(n) - '{STAMP}';
   IF ids IS NULL THEN
-    RETURN NULL;  -- only activity stamps moved: nothing any process keeps changed
+    RETURN;
   END IF;
-  PERFORM nextval('posfleet_auth_epoch');
   IF cardinality(ids) > {MAX_ROWS_NOTIFIED} THEN
-    PERFORM pg_notify('posfleet_auth', 'all');
+    PERFORM nextval('posfleet_auth_epoch'), pg_notify('posfleet_auth', 'all');
     these := 'all';
   ELSE
-    PERFORM pg_notify('posfleet_auth', 'devices:' || id) FROM unnest(ids) AS id;
-    SELECT string_agg('devices:' || id, ',') INTO these FROM unnest(ids) AS id;
+    PERFORM nextval('posfleet_auth_epoch'), pg_notify('posfleet_auth', tbl || ':' || id)
+       FROM unnest(ids) AS id;
+    SELECT string_agg(tbl || ':' || id, ',') INTO these FROM unnest(ids) AS id;
   END IF;
   listed := coalesce(current_setting('posfleet.auth_changed', true), '');
   IF listed = '' THEN
@@ -85,12 +91,71 @@ BEGIN
     listed := listed || ',' || these;
   END IF;
   PERFORM set_config('posfleet.auth_changed', listed, false);
+END $$
+"""
+# Tenants updated, tenants and devices deleted: every row of the statement.
+_POSTGRES_CHANGED = """
+CREATE OR REPLACE FUNCTION posfleet_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  ids bigint[];
+BEGIN
+  SELECT array_agg(id) INTO ids FROM old_rows;
+  PERFORM posfleet_auth_report(TG_TABLE_NAME, ids);
+  RETURN NULL;
+END $$
+"""
+# Devices updated: the rows where a column other than the activity stamp changed value.
+_POSTGRES_DEVICES_UPDATED = f"""
+CREATE FUNCTION posfleet_devices_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  ids bigint[];
+BEGIN
+  SELECT array_agg(o.id) INTO ids
+    FROM old_rows o JOIN new_rows n ON n.id = o.id
+   WHERE to_jsonb(o) - '{STAMP}' IS DISTINCT FROM to_jsonb(n) - '{STAMP}';
+  PERFORM posfleet_auth_report('devices', ids);
+  RETURN NULL;
+END $$
+"""
+# Migration 0010's function, restored by the downgrade.
+_POSTGRES_CHANGED_0010 = f"""
+CREATE OR REPLACE FUNCTION posfleet_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changed bigint;
+  these text;
+  listed text;
+BEGIN
+  PERFORM nextval('posfleet_auth_epoch');
+  SELECT count(*) INTO changed FROM old_rows;
+  IF changed > {MAX_ROWS_NOTIFIED} THEN
+    PERFORM pg_notify('posfleet_auth', 'all');
+  ELSE
+    PERFORM pg_notify('posfleet_auth', TG_TABLE_NAME || ':' || id) FROM old_rows;
+  END IF;
+  IF changed > {MAX_ROWS_NOTIFIED} THEN
+    these := 'all';
+  ELSE
+    SELECT string_agg(TG_TABLE_NAME || ':' || id, ',') INTO these FROM old_rows;
+  END IF;
+  listed := coalesce(current_setting('posfleet.auth_changed', true), '');
+  IF these IS NOT NULL THEN
+    IF listed = '' THEN
+      listed := these;
+    ELSIF length(listed) + length(these) > {MAX_LISTED} THEN
+      listed := 'all';
+    ELSE
+      listed := listed || ',' || these;
+    END IF;
+    PERFORM set_config('posfleet.auth_changed', listed, false);
+  END IF;
   RETURN NULL;
 END $$
 """
 
 POSTGRES_UP = [
-    _POSTGRES_FUNCTION,
+    _POSTGRES_REPORT,
+    _POSTGRES_CHANGED,
+    _POSTGRES_DEVICES_UPDATED,
     "DROP TRIGGER devices_auth_changed_update ON devices",
     "CREATE TRIGGER devices_auth_changed_update AFTER UPDATE ON devices "
     "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
@@ -102,6 +167,8 @@ POSTGRES_DOWN = [
     "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
     "EXECUTE FUNCTION posfleet_auth_changed()",
     "DROP FUNCTION posfleet_devices_updated()",
+    _POSTGRES_CHANGED_0010,
+    "DROP FUNCTION posfleet_auth_report(text, bigint[])",
 ]
 
 
