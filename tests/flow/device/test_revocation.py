@@ -213,6 +213,26 @@ async def test_an_activity_stamp_leaves_the_device_s_rows_kept_and_a_rename_drop
     assert not _kept(runtime, w)
 
 
+async def _two_kept_with_fast_epoch_checks(
+    backend: str,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[World, World]:
+    """Two linked devices whose rows the replica keeps, its epoch read every 0.2 s."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's epoch")
+    w, other = await world(session, runtime), await world(session, runtime)
+    token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
+    monkeypatch.setattr(changes, "EPOCH_CHECK_SECONDS", 0.2)
+    await asyncio.sleep(1.1)  # the listener's current period ends; the next ones are 0.2 s
+    await _listening(runtime)
+    await _warm(client, runtime, w, token)
+    await _warm(client, runtime, other, other_token)
+    return w, other
+
+
 @pytest.mark.latency
 async def test_a_change_still_committing_when_the_epoch_is_read_drops_nothing_else(
     backend: str,
@@ -223,15 +243,9 @@ async def test_a_change_still_committing_when_the_epoch_is_read_drops_nothing_el
 ) -> None:
     """A replica that reads the epoch while a change has moved it but not yet committed waits
     for that change's notification instead of dropping every row it keeps."""
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL's epoch")
-    w, other = await world(session, runtime), await world(session, runtime)
-    token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
-    monkeypatch.setattr(changes, "EPOCH_CHECK_SECONDS", 0.2)
-    await asyncio.sleep(1.1)  # the listener's current period ends; the next ones are 0.2 s
-    await _listening(runtime)
-    await _warm(client, runtime, w, token)
-    await _warm(client, runtime, other, other_token)
+    w, other = await _two_kept_with_fast_epoch_checks(
+        backend, client, session, runtime, monkeypatch
+    )
     for n in range(8):  # each change open for 0.15 s: most see an epoch check meanwhile
         async with runtime.sessionmaker() as s:
             await s.execute(update(Device).where(Device.id == w.device.id).values(name=f"T{n}"))
@@ -252,15 +266,9 @@ async def test_an_epoch_move_never_heard_of_drops_every_row_kept(
 ) -> None:
     """A change whose notification never comes (here: rolled back after moving the epoch, as a
     lost notification looks) makes the replica drop everything within two epoch checks."""
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL's epoch")
-    w, other = await world(session, runtime), await world(session, runtime)
-    token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
-    monkeypatch.setattr(changes, "EPOCH_CHECK_SECONDS", 0.2)
-    await asyncio.sleep(1.1)
-    await _listening(runtime)
-    await _warm(client, runtime, w, token)
-    await _warm(client, runtime, other, other_token)
+    w, other = await _two_kept_with_fast_epoch_checks(
+        backend, client, session, runtime, monkeypatch
+    )
     async with runtime.sessionmaker() as s:
         await s.execute(update(Device).where(Device.id == w.device.id).values(name="Never"))
         await s.rollback()

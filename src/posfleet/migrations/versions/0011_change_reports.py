@@ -34,6 +34,7 @@ just as a replica read the sequence made that replica drop every row it kept.
 # ruff: noqa: S608 -- DDL is built from the constants in this file and the table's own columns
 
 from collections.abc import Sequence
+from importlib import import_module
 
 from alembic import op
 from sqlalchemy import text
@@ -117,41 +118,6 @@ BEGIN
   RETURN NULL;
 END $$
 """
-# Migration 0010's function, restored by the downgrade.
-_POSTGRES_CHANGED_0010 = f"""
-CREATE OR REPLACE FUNCTION posfleet_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  changed bigint;
-  these text;
-  listed text;
-BEGIN
-  PERFORM nextval('posfleet_auth_epoch');
-  SELECT count(*) INTO changed FROM old_rows;
-  IF changed > {MAX_ROWS_NOTIFIED} THEN
-    PERFORM pg_notify('posfleet_auth', 'all');
-  ELSE
-    PERFORM pg_notify('posfleet_auth', TG_TABLE_NAME || ':' || id) FROM old_rows;
-  END IF;
-  IF changed > {MAX_ROWS_NOTIFIED} THEN
-    these := 'all';
-  ELSE
-    SELECT string_agg(TG_TABLE_NAME || ':' || id, ',') INTO these FROM old_rows;
-  END IF;
-  listed := coalesce(current_setting('posfleet.auth_changed', true), '');
-  IF these IS NOT NULL THEN
-    IF listed = '' THEN
-      listed := these;
-    ELSIF length(listed) + length(these) > {MAX_LISTED} THEN
-      listed := 'all';
-    ELSE
-      listed := listed || ',' || these;
-    END IF;
-    PERFORM set_config('posfleet.auth_changed', listed, false);
-  END IF;
-  RETURN NULL;
-END $$
-"""
-
 POSTGRES_UP = [
     _POSTGRES_REPORT,
     _POSTGRES_CHANGED,
@@ -167,7 +133,10 @@ POSTGRES_DOWN = [
     "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
     "EXECUTE FUNCTION posfleet_auth_changed()",
     "DROP FUNCTION posfleet_devices_updated()",
-    _POSTGRES_CHANGED_0010,
+    # Migration 0010's function, as that migration makes it.
+    import_module("posfleet.migrations.versions.0010_auth_change_log")._postgres_function(
+        listed=True
+    ),
     "DROP FUNCTION posfleet_auth_report(text, bigint[])",
 ]
 
