@@ -52,7 +52,8 @@ class ActivityLog:
             for device_id, seen in batch.items():
                 self._pending.setdefault(device_id, seen)
             raise
-        # Every device of the batch now has a stamp no older than ``interval`` before its note.
+        # The database now holds, for every device of the batch, a stamp at most one interval
+        # older than its note: this one, or another replica's that the conditional UPDATE kept.
         newest = max(batch.values())
         self._flushed = {
             device_id: at
