@@ -27,6 +27,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from posfleet.config import Settings
 from posfleet.db import AfterRollback, affected_rows, on_rollback, session_scope
@@ -214,12 +215,15 @@ class RateLimiter:
 
         on_rollback(session, charge_again)
 
-    async def _charge(self, session: AsyncSession, key: str, start: datetime) -> int:
+    def _upsert(self, key: str, start: datetime) -> Any:
         insert_ = self._insert(RateLimitBucket).values(key=key, window_start=start, count=1)
-        upsert = insert_.on_conflict_do_update(
+        return insert_.on_conflict_do_update(
             index_elements=[RateLimitBucket.key, RateLimitBucket.window_start],
             set_={"count": RateLimitBucket.count + 1},
-        ).returning(RateLimitBucket.count)
+        )
+
+    async def _charge(self, session: AsyncSession, key: str, start: datetime) -> int:
+        upsert = self._upsert(key, start).returning(RateLimitBucket.count)
         return int((await session.execute(upsert)).scalar_one())
 
     async def _count(
@@ -227,15 +231,26 @@ class RateLimiter:
     ) -> tuple[float, int, datetime]:
         now = utcnow()
         start = _window_start(now, window)
-        rows = await session.execute(
-            select(RateLimitBucket.window_start, RateLimitBucket.count).where(
-                RateLimitBucket.key == key,
-                RateLimitBucket.window_start.in_([start, start - timedelta(seconds=window)]),
+        before = start - timedelta(seconds=window)
+        if charge:
+            # One statement: charge this window and read the previous one's count with it.
+            earlier = aliased(RateLimitBucket)
+            previous_count = (
+                select(earlier.count)
+                .where(earlier.key == key, earlier.window_start == before)
+                .scalar_subquery()
             )
-        )
-        counts: dict[datetime, int] = {row[0]: row[1] for row in rows}
-        current = await self._charge(session, key, start) if charge else counts.get(start, 0)
-        previous = counts.get(start - timedelta(seconds=window), 0)
+            upsert = self._upsert(key, start).returning(RateLimitBucket.count, previous_count)
+            charged, found = (await session.execute(upsert)).one()
+            current, previous = int(charged), int(found or 0)
+        else:
+            rows = await session.execute(
+                select(RateLimitBucket.window_start, RateLimitBucket.count).where(
+                    RateLimitBucket.key == key, RateLimitBucket.window_start.in_([start, before])
+                )
+            )
+            counts: dict[datetime, int] = {row[0]: row[1] for row in rows}
+            current, previous = counts.get(start, 0), counts.get(before, 0)
         elapsed = (now - start).total_seconds() / window
         estimate = current + previous * (1 - elapsed)
         reset_in = int((start + timedelta(seconds=window) - now).total_seconds()) + 1
