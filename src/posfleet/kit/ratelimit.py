@@ -305,6 +305,17 @@ class AccountBudget:
         memory = timedelta(seconds=self.settings.account_failure_memory_seconds)
         for _ in range(self.RETRIES):
             now = utcnow()
+            # An account without attempts since its last success (the common case) is charged
+            # by this one statement; otherwise its count decides.
+            first = await session.execute(
+                self._insert(SignInAttempts)
+                .values(key=key, attempts=1, last_attempt_at=now)
+                .on_conflict_do_nothing()
+                .returning(SignInAttempts.key)
+            )
+            if first.first() is not None:
+                on_rollback(session, _recharge(key))
+                return
             row = (
                 await session.execute(
                     select(SignInAttempts.attempts, SignInAttempts.last_attempt_at).where(
@@ -313,29 +324,24 @@ class AccountBudget:
                 )
             ).first()
             if row is None:
-                result = await session.execute(
-                    self._insert(SignInAttempts)
-                    .values(key=key, attempts=1, last_attempt_at=now)
-                    .on_conflict_do_nothing()
+                continue  # the attempts were forgotten (a success) in between: charge anew
+            attempts, last = row
+            seen = attempts if now - last <= memory else 0
+            wait = self.delay(seen) - (now - last).total_seconds()
+            if wait > 0:
+                count_refusal(ACCOUNT.name)
+                raise TooManyRequests(
+                    ACCOUNT.message, retry_after=math.ceil(wait), code="sign_in_delayed"
                 )
-            else:
-                attempts, last = row
-                seen = attempts if now - last <= memory else 0
-                wait = self.delay(seen) - (now - last).total_seconds()
-                if wait > 0:
-                    count_refusal(ACCOUNT.name)
-                    raise TooManyRequests(
-                        ACCOUNT.message, retry_after=math.ceil(wait), code="sign_in_delayed"
-                    )
-                result = await session.execute(
-                    update(SignInAttempts)
-                    .where(
-                        SignInAttempts.key == key,
-                        SignInAttempts.attempts == attempts,
-                        SignInAttempts.last_attempt_at == last,
-                    )
-                    .values(attempts=seen + 1, last_attempt_at=now)
+            result = await session.execute(
+                update(SignInAttempts)
+                .where(
+                    SignInAttempts.key == key,
+                    SignInAttempts.attempts == attempts,
+                    SignInAttempts.last_attempt_at == last,
                 )
+                .values(attempts=seen + 1, last_attempt_at=now)
+            )
             if affected_rows(result) == 1:
                 on_rollback(session, _recharge(key))
                 return
