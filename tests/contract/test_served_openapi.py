@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -73,6 +74,7 @@ def _checker(
     return run
 
 
+@pytest.mark.timeout(600)  # hundreds of generated requests; slow beside the other workers
 async def test_schemathesis_finds_nothing_against_the_served_document(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

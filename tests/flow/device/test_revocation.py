@@ -170,6 +170,7 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_database_on_every_re
         await _listening(replica)  # back after RECONNECT_SECONDS
 
 
+@pytest.mark.latency  # "nothing more is dropped" within the next poll and notification
 async def test_a_change_to_one_device_leaves_the_rows_kept_for_every_other_device(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
