@@ -170,7 +170,7 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_database_on_every_re
         await _listening(replica)  # back after RECONNECT_SECONDS
 
 
-@pytest.mark.latency  # "nothing more is dropped" within the next poll and notification
+@pytest.mark.latency  # the links' own notifications must have arrived before the block
 async def test_a_change_to_one_device_leaves_the_rows_kept_for_every_other_device(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
@@ -190,6 +190,7 @@ async def test_a_change_to_one_device_leaves_the_rows_kept_for_every_other_devic
     assert (await client.get("/v2/device", headers=bearer(other_token))).status_code == 200
 
 
+@pytest.mark.latency  # the link's own notification must have arrived before the stamp
 async def test_an_activity_stamp_leaves_the_device_s_rows_kept_and_a_rename_drops_them(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
