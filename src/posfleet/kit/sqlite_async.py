@@ -2,10 +2,10 @@
 
 SQLAlchemy's aiosqlite adapter makes four hand-offs per statement: make a cursor, execute, fetch
 the rows, close the cursor.  Each hand-off is a queue put, a wake-up of the connection's thread,
-a wake-up of the event loop and a future, and both threads take the GIL in turn: ~120 µs of the
-event loop's CPU, ~500 µs a statement in all, where the statement itself costs SQLite a few µs.
-A request of twenty statements (linking a device) spent 10 ms of the event loop that way, time
-in which no other request (the hot path's GETs) could run.
+a wake-up of the event loop and a future, and both threads take the GIL in turn, while the
+statement itself costs SQLite a few µs.  Measured under uvloop over 2,000 statements, the event
+loop's CPU for a primary-key ORM select went from ~510 to ~340 µs with one hand-off, for
+``SELECT 1`` from ~390 to ~200 µs: time in which no other request can run.
 
 Here the cursor is made, executed, read to the end and closed in one hand-off; the adapter then
 reads the rows, ``description``, ``rowcount`` and ``lastrowid`` from what that hand-off kept.
