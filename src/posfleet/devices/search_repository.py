@@ -57,6 +57,7 @@ from posfleet.models import (
     Device,
     DeviceCount,
     DevicePrinter,
+    DeviceSettingDefinition,
     DeviceSettingValue,
     Printer,
     Store,
@@ -102,7 +103,7 @@ _TERM_LENGTH = 64
 _TERM_POSITIONS = 4096
 # SQLite, a page of term matches: reading a match's row to sort it costs about this many walked
 # entries of a sort index (measured at a million devices); the cheaper way is taken.
-_ROW_READ_ENTRIES = 8
+_ROW_READ_ENTRIES = 12
 # A search matching at most this many devices is answered by one statement that finds, counts
 # and sorts them; beyond it, counting and walking a sort index separately is cheaper.
 SMALL_MATCH = 5_000
@@ -156,6 +157,8 @@ class DeviceSearchRepository:
         self.postgres = session.get_bind().dialect.name == "postgresql"
         # Set by :meth:`filter` when the query is one term search and nothing else.
         self._term: _TermSearch | None = None
+        # Whether the tenant of the last page loaded defines device settings.
+        self.settings_defined = True
 
     # Filters
 
@@ -181,9 +184,13 @@ class DeviceSearchRepository:
         low = frag.lower()
         high = low[:-1] + chr(ord(low[-1]) + 1)
         t = _PG_TERMS.c
+        # The fields as "char" constants: a bound text value would compare as text, and the
+        # primary key could then not be searched by field.
+        name: ColumnElement[str] = literal_column("'n'::\"char\"")
+        system: ColumnElement[str] = literal_column("'s'::\"char\"")
         return select(t.device_id.label("id"), t.created_at).where(
             t.tenant_id == tenant_id,
-            t.field.in_(["n", "s"]) if text else t.field == "n",
+            t.field.in_([name, system]) if text else t.field == name,
             t.term >= low,
             t.term < high,
         )
@@ -466,29 +473,27 @@ class DeviceSearchRepository:
                     self._contains(Device.identifier, term.fragment),
                 )
             )
-        # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
-        matches = (union(*arms) if len(arms) > 1 else arms[0].distinct()).subquery("m")
         overlong = exists().where(Device.tenant_id == tenant_id, self._long_text())
-        counts = await self.session.execute(
-            select(select(func.count()).select_from(matches).scalar_subquery(), overlong)
-        )
-        matched, long_text = counts.one()
-        if long_text:
+        if await self.session.scalar(select(overlong)):
             return None
-        total = int(matched)
-        if total == 0 or page.offset >= total:
-            return [], total
+        # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
+        # The page and its total come from one statement, so the index range is read once.
+        matches = (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
+        matched = select(func.count()).select_from(matches).scalar_subquery()
         keys = [matches.c.created_at, matches.c.id]
         descending = page.sort_direction is SortDirection.DESC
         ids = (
-            select(matches.c.id)
+            select(matches.c.id, matched.label("matched"))
             .where(*self._beyond(keys, page))
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
             .limit(page.page_size)
             .offset(0 if page.after is not None else page.offset)
             .subquery("page")
         )
-        rows, _ = await self._load(ids, page, literal(total).label("total"))
+        rows, total = await self._load(ids, page, ids.c.matched.label("total"))
+        if not rows:
+            # Past the end: the total alone.
+            total = int(await self.session.scalar(select(matched)) or 0)
         return rows, total
 
     def _keys(self, page: PageRequest) -> list[QueryableAttribute[Any]]:
@@ -548,8 +553,13 @@ class DeviceSearchRepository:
         descending = page.sort_direction is SortDirection.DESC
         # Whether a device has printers rides along, so a page without any skips that query.
         printed = exists().where(DevicePrinter.device_id == Device.id).label("printed")
+        # So does whether the tenant defines device settings: most do not, and then the page
+        # skips reading the definitions.
+        defined = (
+            exists().where(DeviceSettingDefinition.tenant_id == Device.tenant_id).label("defined")
+        )
         result = await self.session.execute(
-            select(Device, Till, printed, total)
+            select(Device, Till, printed, total, defined)
             .join(ids, ids.c.id == Device.id)
             .outerjoin(Till, Till.id == Device.till_id)
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
@@ -570,8 +580,9 @@ class DeviceSearchRepository:
         )
         page_rows = [
             (d, stores.get(d.store_id) if d.store_id is not None else None, t, bool(p))
-            for d, t, p, _ in rows
+            for d, t, p, _, _ in rows
         ]
+        self.settings_defined = bool(rows[0][4])
         return page_rows, int(rows[0][3])
 
     # Loading what a page refers to

@@ -54,7 +54,20 @@ FRAGMENTS = [
     "3.1",
     "zzz",
     "ka",  # short: LIKE
+    "dent-",  # in identifiers
 ]
+
+
+def identifier(a: Admin, n: int) -> str:
+    return f"ident-{a.tenant.id}-{n}"
+
+
+def texts_of(a: Admin) -> list[tuple[str, str]]:
+    """(name, everything free text looks at) of each device of :func:`fleet`."""
+    return [
+        (name, f"{system}\n{identifier(a, n)}")
+        for n, (name, system) in enumerate(zip(NAMES, SYSTEM, strict=True))
+    ]
 
 
 async def fleet(session: AsyncSession, runtime: Runtime) -> tuple[Admin, list[str]]:
@@ -64,6 +77,8 @@ async def fleet(session: AsyncSession, runtime: Runtime) -> tuple[Admin, list[st
     for name, system in zip(NAMES, SYSTEM, strict=True):
         device, _ = await service.create(a.tenant.id, name=name, app_code=AppCode.CLIENT, actor="t")
         device.system_information = system
+        # Free text searches identifiers too: the ones made here are known to the checks.
+        device.identifier = identifier(a, len(uids))
         uids.append(device.uid)
     await session.commit()
     return a, uids
@@ -124,7 +139,7 @@ async def test_name_and_free_text_find_exactly_the_devices_containing_the_fragme
     walked (10**9), and on pages of two, so pages after the first are served both ways."""
     monkeypatch.setattr(search_repository, "_ROW_READ_ENTRIES", row_read_entries)
     a, _ = await fleet(session, runtime)
-    texts = list(zip(NAMES, SYSTEM, strict=True))
+    texts = texts_of(a)
     for sort in SORTS:
         everything = await listed(client, a, sort)
         for fragment in FRAGMENTS:
@@ -144,7 +159,7 @@ async def test_page_numbers_of_a_term_search_are_those_of_the_list(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
     a, _ = await fleet(session, runtime)
-    texts = list(zip(NAMES, SYSTEM, strict=True))
+    texts = texts_of(a)
     everything = await listed(client, a, ("createdAt", "ASC"))
     hits = [n for n in everything if n in expected("kasse", texts, True)]
     for number in range(1, 5):
@@ -191,7 +206,7 @@ async def test_text_past_the_cut_positions_is_found(
     assert await found(client, a, query="TAIL-MARKER") == ["Café 3.1"]
     assert await found(client, a, name="tail-marker") == []
     # With long text in the tenant, a term search takes the way that reads device rows.
-    texts = list(zip(NAMES, SYSTEM, strict=True))
+    texts = texts_of(a)
     assert set(await found(client, a, name="kasse1")) == expected("kasse1", texts, False)
 
 
@@ -226,7 +241,7 @@ async def test_matches_of_other_tenants_are_neither_listed_nor_counted(
     service = DeviceService(session, runtime)
     await service.create(b.tenant.id, name="kasse only in b", app_code=AppCode.CLIENT, actor="t")
     await session.commit()
-    texts = list(zip(NAMES, SYSTEM, strict=True))
+    texts = texts_of(a)
     for sort in SORTS:
         assert set(await found(client, a, sort=sort, name="kasse")) == expected(
             "kasse", texts, False

@@ -132,16 +132,27 @@ SQLITE_DOWN = [
 def _pg_rows(rows: str) -> str:
     """The term rows of the devices in ``rows`` (a transition table or ``devices``)."""
     return f"""
-      SELECT DISTINCT d.tenant_id, f.field, t.term, d.created_at, d.id
+      SELECT DISTINCT d.tenant_id, f.field, t.term, d.created_at, d.id AS device_id
       FROM {rows} AS d
-      CROSS JOIN LATERAL (VALUES ('n', d.name), ('s', d.system_information)) AS f (field, body)
+      CROSS JOIN LATERAL (VALUES ('n'::"char", d.name), ('s'::"char", d.system_information))
+        AS f (field, body)
       CROSS JOIN LATERAL device_text_terms(f.body) AS t (term)
     """
 
 
-# The new rows of an update whose text, tenant or creation time changed.
+def _pg_delete(rows: str) -> str:
+    """Deletes the term rows of the devices in ``rows`` (as they were written), found by the
+    primary key: the table needs no second index by device."""
+    return f"""
+      DELETE FROM device_terms AS d USING ({_pg_rows(rows)}) AS gone
+      WHERE d.tenant_id = gone.tenant_id AND d.field = gone.field AND d.term = gone.term
+        AND d.created_at = gone.created_at AND d.device_id = gone.device_id
+    """
+
+
+# The old (``o``) or new (``n``) rows of an update whose text, tenant or creation time changed.
 _PG_CHANGED = (
-    "SELECT n.* FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id "
+    "SELECT {}.* FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id "
     "WHERE (o.tenant_id, o.name, o.system_information, o.created_at) "
     "IS DISTINCT FROM (n.tenant_id, n.name, n.system_information, n.created_at)"
 )
@@ -166,7 +177,6 @@ POSTGRES_UP = [
       CONSTRAINT pk_device_terms PRIMARY KEY (tenant_id, field, term, created_at, device_id)
     )
     """,
-    "CREATE INDEX ix_device_terms_device ON device_terms (device_id)",
     f"CREATE INDEX ix_devices_long_text ON devices (tenant_id) WHERE {LONG_TEXT}",
     f"""
     CREATE FUNCTION device_terms_add() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -176,10 +186,10 @@ POSTGRES_UP = [
       RETURN NULL;
     END $$
     """,
-    """
+    f"""
     CREATE FUNCTION device_terms_remove() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      DELETE FROM device_terms WHERE device_id IN (SELECT id FROM old_rows);
+      {_pg_delete("old_rows")};
       RETURN NULL;
     END $$
     """,
@@ -187,12 +197,12 @@ POSTGRES_UP = [
     f"""
     CREATE FUNCTION device_terms_move() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF NOT EXISTS ({_PG_CHANGED}) THEN
+      IF NOT EXISTS ({_PG_CHANGED.format("n")}) THEN
         RETURN NULL;
       END IF;
-      DELETE FROM device_terms WHERE device_id IN (SELECT d.id FROM ({_PG_CHANGED}) AS d);
+      {_pg_delete(f"({_PG_CHANGED.format('o')})")};
       INSERT INTO device_terms (tenant_id, field, term, created_at, device_id)
-      {_pg_rows(f"({_PG_CHANGED})")};
+      {_pg_rows(f"({_PG_CHANGED.format('n')})")};
       RETURN NULL;
     END $$
     """,
