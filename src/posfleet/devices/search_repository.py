@@ -205,6 +205,12 @@ class DeviceSearchRepository:
             func.length(Device.system_information) > limit,
         )
 
+    def _overlong(self, tenant_id: int) -> Select[int]:
+        """How many of the tenant's devices have overlong text (normally none).  A count, not
+        EXISTS: PostgreSQL cannot estimate the length condition, and for EXISTS it would scan
+        the table expecting an early match instead of reading the (empty) partial index."""
+        return select(func.count()).where(Device.tenant_id == tenant_id, self._long_text())
+
     def _term_arms(self, tenant_id: int, frag: str, text: bool) -> list[Select[Any]]:
         """The devices containing ``frag`` (``_termed``) in their name or (``text``) in any of
         their own columns, as id sets: the term table, the identifier on PostgreSQL (trigram
@@ -421,12 +427,11 @@ class DeviceSearchRepository:
         if self.postgres:
             return await self._pg_term_page(tenant_id, term, page)
         found = self._sqlite_term_ids(tenant_id, term.fragment, term.text)
-        overlong = exists().where(Device.tenant_id == tenant_id, self._long_text())
         counts = await self.session.execute(
             select(
                 select(func.count()).select_from(found.subquery()).scalar_subquery(),
                 self._counted(tenant_id, DeviceQuery()).scalar_subquery(),
-                overlong,
+                self._overlong(tenant_id).scalar_subquery(),
             )
         )
         matched, fleet, long_text = counts.one()
@@ -473,8 +478,7 @@ class DeviceSearchRepository:
                     self._contains(Device.identifier, term.fragment),
                 )
             )
-        overlong = exists().where(Device.tenant_id == tenant_id, self._long_text())
-        if await self.session.scalar(select(overlong)):
+        if await self.session.scalar(self._overlong(tenant_id)):
             return None
         # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
         # The page and its total come from one statement, so the index range is read once.
