@@ -31,12 +31,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     DateTime,
+    Integer,
     Label,
     Select,
     String,
     Subquery,
+    bindparam,
     column,
     exists,
     func,
@@ -45,6 +48,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
     tuple_,
     union,
     union_all,
@@ -451,6 +455,16 @@ class DeviceSearchRepository:
         if walked <= total * _ROW_READ_ENTRIES:
             # ``id + 0`` cannot be looked up by id: SQLite walks the sort index instead.
             ids = select(Device.id).where(Device.tenant_id == tenant_id, (Device.id + 0).in_(found))
+        elif page.sort_by == "created_at":
+            # Each match's creation time from the narrow ix_devices_terms_sort (id, tenant,
+            # creation), not from its wide row: SQLite's planner would read the table by rowid,
+            # hence INDEXED BY (which SQLAlchemy does not render for SQLite).
+            rows, _ = await self._load(
+                self._sqlite_sorted_matches(tenant_id, term, page, offset),
+                page,
+                literal(total).label("total"),
+            )
+            return rows, total
         else:
             # ``tenant_id + 0``: each match's row is read by id, not found along an index.
             ids = select(Device.id).where(Device.id.in_(found), Device.tenant_id + 0 == tenant_id)
@@ -461,6 +475,35 @@ class DeviceSearchRepository:
             literal(total).label("total"),
         )
         return rows, total
+
+    def _sqlite_sorted_matches(
+        self, tenant_id: int, term: _TermSearch, page: PageRequest, offset: int
+    ) -> Subquery:
+        """SQLite: the ids of a page of term matches sorted by creation, each match looked up in
+        ix_devices_terms_sort (migration 0011)."""
+        columns = "{name other}" if term.text else "name"
+        direction = "DESC" if page.sort_direction is SortDirection.DESC else "ASC"
+        beyond = ""
+        params: list[BindParameter[Any]] = [
+            bindparam("match", f"{columns} : {_phrase(f'{tenant_id}`{term.fragment}')} *"),
+            bindparam("tenant", tenant_id),
+            bindparam("limit", page.page_size),
+            bindparam("offset", offset),
+        ]
+        if page.after is not None:
+            beyond = "AND (created_at, id) " + ("<" if direction == "DESC" else ">")
+            beyond += " (:after_value, :after_id)"
+            params += [
+                bindparam("after_value", page.after.value, type_=Device.created_at.type),
+                bindparam("after_id", page.after.id),
+            ]
+        statement = text(
+            "SELECT id FROM devices INDEXED BY ix_devices_terms_sort "  # noqa: S608 (constants)
+            "WHERE id IN (SELECT rowid FROM device_terms WHERE device_terms MATCH :match) "
+            f"AND tenant_id = :tenant {beyond} "
+            f"ORDER BY created_at {direction}, id {direction} LIMIT :limit OFFSET :offset"
+        )
+        return statement.bindparams(*params).columns(id=Integer).subquery("page")
 
     async def _pg_term_page(
         self, tenant_id: int, term: _TermSearch, page: PageRequest

@@ -19,7 +19,7 @@ UNMAPPED_SEARCH_OBJECTS = (
     "devices_fts",
     "ix_devices_trgm_",
     "device_term",
-    "ix_device_terms_",
+    "ix_devices_terms_sort",
     "pk_device_terms",
     "ix_devices_long_text",
 )
