@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.devices import search_repository
@@ -253,3 +254,27 @@ async def test_matches_of_other_tenants_are_neither_listed_nor_counted(
         assert len(await found(client, b, sort=sort, name="kasse")) == (
             len(expected("kasse", texts, False)) + 1
         )
+
+
+async def test_an_update_that_leaves_the_text_alone_writes_no_term(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, backend: str
+) -> None:
+    """App code, status, store and other changes are on hot paths: they must not rewrite a device's
+    terms.  PostgreSQL: the term rows keep the transaction id that wrote them."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's trigger fires only on the text columns (UPDATE OF)")
+    a, uids = await fleet(session, runtime)
+    device = await DeviceService(session, runtime).get(a.tenant.id, uids[0])
+    query = text("SELECT xmin::text, term FROM device_terms WHERE device_id = :id ORDER BY term")
+    before = (await session.execute(query, {"id": device.id})).all()
+    assert before
+    r = await client.put(a.url(f"/{uids[0]}"), json={"appCode": "ASSISTANT"}, headers=a.headers)
+    assert r.status_code == 200, r.text
+    await session.commit()
+    assert (await session.execute(query, {"id": device.id})).all() == before
+    r = await client.put(a.url(f"/{uids[0]}"), json={"name": "Kasse 1 Süd"}, headers=a.headers)
+    assert r.status_code == 200, r.text
+    await session.commit()
+    after = (await session.execute(query, {"id": device.id})).all()
+    assert {t for _, t in after} != {t for _, t in before}
+    assert "süd" in {t for _, t in after}
