@@ -25,7 +25,8 @@ counts a tenant's matches without reading a device row.
   device_id)`` rows (field ``n``: name; ``s``: system information) whose primary key is a btree
   in that order with ``term`` in the "C" collation, so a search is an index-only range scan that
   yields each match's device and creation time: counting and sorting by creation read no device
-  row.  Statement-level triggers keep it (one ``INSERT … SELECT`` per ``COPY`` or bulk insert).
+  row.  Statement-level triggers keep it on insert and delete (one ``INSERT … SELECT`` per
+  ``COPY`` or bulk insert); a row-level trigger on the text columns on update.
   Identifiers are random, so their trigrams are rare: they stay with the trigram index.
 
 The backfill of an existing fleet prints its progress.  ``env.py`` leaves these objects out of
@@ -155,12 +156,11 @@ def _pg_delete(rows: str) -> str:
     """
 
 
-# The old (``o``) or new (``n``) rows of an update whose text, tenant or creation time changed.
-_PG_CHANGED = (
-    "SELECT {}.* FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id "
-    "WHERE (o.tenant_id, o.name, o.system_information, o.created_at) "
-    "IS DISTINCT FROM (n.tenant_id, n.name, n.system_information, n.created_at)"
-)
+def _pg_row(record: str) -> str:
+    """The row ``OLD``/``NEW`` of a row-level trigger as a one-row source for :func:`_pg_rows`."""
+    columns = ("tenant_id", "name", "system_information", "created_at", "id")
+    return "(SELECT " + ", ".join(f"{record}.{c} AS {c}" for c in columns) + ")"
+
 
 POSTGRES_UP = [
     f"""
@@ -198,16 +198,12 @@ POSTGRES_UP = [
       RETURN NULL;
     END $$
     """,
-    # An update that leaves the text (and tenant and creation time) alone writes no term.
     f"""
     CREATE FUNCTION device_terms_move() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF NOT EXISTS ({_PG_CHANGED.format("n")}) THEN
-        RETURN NULL;
-      END IF;
-      {_pg_delete(f"({_PG_CHANGED.format('o')})")};
+      {_pg_delete(_pg_row("OLD"))};
       INSERT INTO device_terms (tenant_id, field, term, created_at, device_id)
-      {_pg_rows(f"({_PG_CHANGED.format('n')})")};
+      {_pg_rows(_pg_row("NEW"))};
       RETURN NULL;
     END $$
     """,
@@ -216,9 +212,17 @@ POSTGRES_UP = [
     "CREATE TRIGGER devices_terms_delete AFTER DELETE ON devices "
     "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
     "EXECUTE FUNCTION device_terms_remove()",
-    "CREATE TRIGGER devices_terms_update AFTER UPDATE ON devices "
-    "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
-    "EXECUTE FUNCTION device_terms_move()",
+    # Row-level, for the text columns only: an update that does not set them (a link, a status
+    # change, an activity stamp) does not even fire it.  (A statement-level trigger with
+    # transition tables cannot name columns, so it would fire on every update of a device.)
+    """
+    CREATE TRIGGER devices_terms_update
+    AFTER UPDATE OF tenant_id, name, system_information, created_at ON devices
+    FOR EACH ROW
+    WHEN ((OLD.tenant_id, OLD.name, OLD.system_information, OLD.created_at)
+      IS DISTINCT FROM (NEW.tenant_id, NEW.name, NEW.system_information, NEW.created_at))
+    EXECUTE FUNCTION device_terms_move()
+    """,
 ]
 
 POSTGRES_DOWN = [
