@@ -53,7 +53,9 @@ class DeviceSearchService:
             return Page([], page.page_number, page.page_size, total)
         printed = [d.id for d, _, _, has_printers in rows if has_printers]
         printers = await self.repo.printers(printed) if printed else {}
-        definitions = await self.devices.setting_definitions(tenant_id)
+        definitions = (
+            await self.devices.setting_definitions(tenant_id) if self.repo.settings_defined else []
+        )
         # Without definitions a device has no settings to show, whatever values are stored.
         values = await self.repo.setting_values([d.id for d, *_ in rows]) if definitions else {}
         items = [

@@ -5,8 +5,15 @@
   index from the other end.
 * ``totalCount`` of a list filtered only by store, status and app code is a sum over
   ``device_counts`` (kept by triggers); a text search counts its matches.
-* Substring search uses trigram indexes: ``pg_trgm`` GIN on PostgreSQL, the ``devices_fts`` FTS5
-  table on SQLite (both from migration 0002).
+* Substring search looks a fragment up as the start of a term (migration 0011): a device's terms
+  are its lower-cased text cut at every position, so a fragment without spaces occurs exactly
+  when a term starts with it.  Terms carry their tenant, so a search counts its matches without
+  reading a device: SQLite's ``device_terms`` FTS5 table (``<tenant>`<term>`` tokens, rowid =
+  device id); PostgreSQL's ``device_terms`` table, whose btree yields each match's device and
+  creation time from a range scan.  A page of matches is then found without reading the wide
+  rows of every match (:meth:`DeviceSearchRepository._term_page`).  Fragments the terms cannot
+  take (shorter than three or longer than 64 characters, spaces, quotes, backslash, backtick,
+  not ASCII) use the trigram indexes of migration 0002 (``pg_trgm`` GIN, ``devices_fts``).
 * Free text is a union of indexable arms: the device's own columns through the trigram index,
   and ``store_id``/``till_id`` among the stores and tills whose names match (resolved first: a
   tenant has few).  An ``OR`` with sub-selects would make PostgreSQL scan the tenant's devices.
@@ -24,17 +31,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    DateTime,
+    Integer,
     Label,
     Select,
+    String,
     Subquery,
+    bindparam,
     column,
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     table,
+    text,
     tuple_,
     union,
     union_all,
@@ -47,6 +61,7 @@ from posfleet.models import (
     Device,
     DeviceCount,
     DevicePrinter,
+    DeviceSettingDefinition,
     DeviceSettingValue,
     Printer,
     Store,
@@ -69,8 +84,30 @@ _FTS = table(
     column("devices_fts"),
     column("name"),
 )
+# The term tables of migration 0011 (SQLite: FTS5; PostgreSQL: a btree-keyed table).
+_TERMS = table("device_terms", column("rowid"), column("device_terms"))
+_PG_TERMS = table(
+    "device_terms",
+    column("tenant_id"),
+    column("field"),
+    column("term", String),
+    column("created_at", DateTime(timezone=True)),
+    column("device_id"),
+)
 # The trigram tokenizer indexes three characters at a time; shorter text cannot use it.
 _TRIGRAM = 3
+# Fragments looked up as terms (migration 0011): ASCII letters, digits and the characters SQLite's
+# terms keep, neither shorter nor longer than a term can be.
+_TERM_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~"
+)
+_TERM_MIN = 3
+_TERM_LENGTH = 64
+# Text past this many characters is not cut into terms; such devices are checked one by one.
+_TERM_POSITIONS = 4096
+# SQLite, a page of term matches: reading a match's row to sort it costs about this many walked
+# entries of a sort index (measured at a million devices); the cheaper way is taken.
+_ROW_READ_ENTRIES = 12
 # A search matching at most this many devices is answered by one statement that finds, counts
 # and sorts them; beyond it, counting and walking a sort index separately is cheaper.
 SMALL_MATCH = 5_000
@@ -104,10 +141,28 @@ def _phrase(fragment: str) -> str:
     return '"' + fragment.replace('"', '""') + '"'
 
 
+def _termed(fragment: str) -> bool:
+    """Whether the term tables find exactly the devices containing ``fragment``."""
+    return _TERM_MIN <= len(fragment) <= _TERM_LENGTH and _TERM_CHARS.issuperset(fragment)
+
+
+@dataclass(frozen=True, slots=True)
+class _TermSearch:
+    """A search answered from the term table alone: ``fragment`` in the name, or (``text``) in
+    the name, identifier or system information."""
+
+    fragment: str
+    text: bool
+
+
 class DeviceSearchRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
+        # Set by :meth:`filter` when the query is one term search and nothing else.
+        self._term: _TermSearch | None = None
+        # Whether the tenant of the last page loaded defines device settings.
+        self.settings_defined = True
 
     # Filters
 
@@ -120,7 +175,76 @@ class DeviceSearchRepository:
     def _fts_ids(self, target: ColumnElement[str], frag: str) -> Select[int]:
         return select(_FTS.c.rowid).where(target.op("MATCH")(_phrase(frag)))
 
-    def _name_matches(self, frag: str) -> ColumnElement[bool]:
+    def _sqlite_term_ids(self, tenant_id: int, frag: str, text: bool) -> Select[int]:
+        """SQLite: the tenant's devices with a term starting with ``frag`` (``_termed``)."""
+        columns = "{name other}" if text else "name"
+        match = f"{columns} : {_phrase(f'{tenant_id}`{frag}')} *"
+        return select(_TERMS.c.rowid).where(_TERMS.c.device_terms.op("MATCH")(match))
+
+    def _pg_term_rows(self, tenant_id: int, frag: str, text: bool) -> Select[Any]:
+        """PostgreSQL: (device id, creation time) of the tenant's devices whose name (or system
+        information, ``text``) has a term starting with ``frag`` (``_termed``): a range of the
+        term table's primary key, read from the index alone."""
+        low = frag.lower()
+        high = low[:-1] + chr(ord(low[-1]) + 1)
+        t = _PG_TERMS.c
+        # The fields as "char" constants: a bound text value would compare as text, and the
+        # primary key could then not be searched by field.
+        name: ColumnElement[str] = literal_column("'n'::\"char\"")
+        system: ColumnElement[str] = literal_column("'s'::\"char\"")
+        return select(t.device_id.label("id"), t.created_at).where(
+            t.tenant_id == tenant_id,
+            t.field.in_([name, system]) if text else t.field == name,
+            t.term >= low,
+            t.term < high,
+        )
+
+    def _long_text(self) -> ColumnElement[bool]:
+        """Devices with text too long to be cut into terms everywhere: the condition of the
+        partial index ix_devices_long_text, spelled out (not bound) so that it is used."""
+        limit: ColumnElement[int] = literal_column(str(_TERM_POSITIONS))
+        return or_(
+            func.length(Device.name) > limit,
+            func.length(Device.identifier) > limit,
+            func.length(Device.system_information) > limit,
+        )
+
+    def _overlong(self, tenant_id: int) -> Select[int]:
+        """How many of the tenant's devices have overlong text (normally none).  A count, not
+        EXISTS: PostgreSQL cannot estimate the length condition, and for EXISTS it would scan
+        the table expecting an early match instead of reading the (empty) partial index."""
+        return select(func.count()).where(Device.tenant_id == tenant_id, self._long_text())
+
+    def _term_arms(self, tenant_id: int, frag: str, text: bool) -> list[Select[Any]]:
+        """The devices containing ``frag`` (``_termed``) in their name or (``text``) in any of
+        their own columns, as id sets: the term table, the identifier on PostgreSQL (trigram
+        index: identifiers are random, their trigrams rare) and devices with overlong text."""
+        if self.postgres:
+            arms: list[Select[Any]] = [
+                select(self._pg_term_rows(tenant_id, frag, text).subquery().c.id)
+            ]
+            if text:
+                arms.append(
+                    select(Device.id).where(
+                        Device.tenant_id == tenant_id, self._contains(Device.identifier, frag)
+                    )
+                )
+        else:
+            arms = [self._sqlite_term_ids(tenant_id, frag, text)]
+        checked = [self._contains(Device.name, frag)]
+        if text:
+            checked += [
+                self._contains(Device.identifier, frag),
+                self._contains(Device.system_information, frag),
+            ]
+        arms.append(
+            select(Device.id).where(Device.tenant_id == tenant_id, self._long_text(), or_(*checked))
+        )
+        return arms
+
+    def _name_matches(self, tenant_id: int, frag: str) -> ColumnElement[bool]:
+        if _termed(frag):
+            return Device.id.in_(union(*self._term_arms(tenant_id, frag, False)))
         if not self.postgres and len(frag) >= _TRIGRAM:
             return Device.id.in_(self._fts_ids(_FTS.c.name, frag))
         return self._contains(Device.name, frag)
@@ -137,6 +261,20 @@ class DeviceSearchRepository:
         till_ids: list[int] = []
         for is_store, found in await self.session.execute(union_all(stores, tills)):
             (store_ids if is_store else till_ids).append(found)
+        if _termed(frag):
+            termed = self._term_arms(tenant_id, frag, True)
+            if store_ids:
+                termed.append(
+                    select(Device.id).where(
+                        Device.tenant_id == tenant_id, Device.store_id.in_(store_ids)
+                    )
+                )
+            if till_ids:
+                termed.append(select(Device.id).where(Device.till_id.in_(till_ids)))
+            if store_ids or till_ids:
+                # The term table alone does not answer this search.
+                self._term = None
+            return Device.id.in_(union(*termed))
         if not self.postgres and len(frag) >= _TRIGRAM:
             # One id set per arm, united: each arm is an index lookup (FTS5, store, till).
             arms: list[Select[int]] = [self._fts_ids(_FTS.c.devices_fts, frag)]
@@ -171,8 +309,14 @@ class DeviceSearchRepository:
             conditions.append(Device.status.in_(q.statuses))
         if q.identifier:
             conditions.append(Device.identifier == q.identifier)
+        # One search of the term table and no other condition: answered from that table alone.
+        only = not (q.store_id is not None or q.app_code or q.statuses or q.identifier)
+        if only and bool(q.name) != bool(q.text) and _termed(q.name or q.text):
+            self._term = _TermSearch(q.name or q.text, bool(q.text))
+        else:
+            self._term = None
         if q.name:
-            conditions.append(self._name_matches(q.name))
+            conditions.append(self._name_matches(tenant_id, q.name))
         if q.text:
             conditions.append(await self._text_matches(tenant_id, q.text))
         return conditions
@@ -215,6 +359,10 @@ class DeviceSearchRepository:
         sorts them.  Other pages count first, and a page past the middle is read from the far
         end of the index.
         """
+        if self._term is not None:
+            termed = await self._term_page(tenant_id, self._term, page)
+            if termed is not None:
+                return termed
         if page.after is not None:
             return await self._page_after(tenant_id, q, where, page, page.after)
         if not q.counted_by_triggers:
@@ -261,6 +409,138 @@ class DeviceSearchRepository:
                 return rows, total
         total = await self.count(tenant_id, q, where)
         rows, _ = await self._rows([*where, beyond], page, 0, page.page_size, False, None)
+        return rows, total
+
+    def _beyond(self, keys: Sequence[Any], page: PageRequest) -> list[Any]:
+        """The condition "after the page's cursor" on ``keys`` (none without a cursor)."""
+        if page.after is None:
+            return []
+        types = [k.type for k in self._keys(page)]
+        values = [page.after.value] if len(keys) == 1 else [page.after.value, page.after.id]
+        bound = [literal(v, type_=t) for t, v in zip(types, values, strict=True)]
+        if page.sort_direction is SortDirection.DESC:
+            return [tuple_(*keys) < tuple_(*bound)]
+        return [tuple_(*keys) > tuple_(*bound)]
+
+    async def _term_page(
+        self, tenant_id: int, term: _TermSearch, page: PageRequest
+    ) -> tuple[list[PageRow], int] | None:
+        """The page and exact total of a search answered by the term table, reading no device
+        row but the page's; None when the tenant has devices whose text is too long to be cut
+        into terms everywhere (or, on PostgreSQL, when the sort is not by creation)."""
+        if self.postgres:
+            return await self._pg_term_page(tenant_id, term, page)
+        found = self._sqlite_term_ids(tenant_id, term.fragment, term.text)
+        counts = await self.session.execute(
+            select(
+                select(func.count()).select_from(found.subquery()).scalar_subquery(),
+                self._counted(tenant_id, DeviceQuery()).scalar_subquery(),
+                self._overlong(tenant_id).scalar_subquery(),
+            )
+        )
+        matched, fleet, long_text = counts.one()
+        if long_text:
+            return None
+        total = int(matched)
+        if total == 0 or page.offset >= total:
+            return [], total
+        keys = self._keys(page)
+        descending = page.sort_direction is SortDirection.DESC
+        order = [k.desc() if descending else k.asc() for k in keys]
+        offset = 0 if page.after is not None else page.offset
+        # Two ways to the page: read every match's row and sort them, or walk the tenant's sort
+        # index from the start (or the cursor) checking entries against the matches, which
+        # finds a page about every fleet / total entries.
+        walked = (offset + page.page_size) * int(fleet or 0) / total
+        if walked <= total * _ROW_READ_ENTRIES:
+            # ``id + 0`` cannot be looked up by id: SQLite walks the sort index instead.
+            ids = select(Device.id).where(Device.tenant_id == tenant_id, (Device.id + 0).in_(found))
+        elif page.sort_by == "created_at":
+            # Each match's creation time from the narrow ix_devices_terms_sort (id, tenant,
+            # creation), not from its wide row: SQLite's planner would read the table by rowid,
+            # hence INDEXED BY (which SQLAlchemy does not render for SQLite).
+            rows, _ = await self._load(
+                self._sqlite_sorted_matches(tenant_id, term, page, offset),
+                page,
+                literal(total).label("total"),
+            )
+            return rows, total
+        else:
+            # ``tenant_id + 0``: each match's row is read by id, not found along an index.
+            ids = select(Device.id).where(Device.id.in_(found), Device.tenant_id + 0 == tenant_id)
+        ids = ids.where(*self._beyond(keys, page)).order_by(*order)
+        rows, _ = await self._load(
+            ids.limit(page.page_size).offset(offset).subquery("page"),
+            page,
+            literal(total).label("total"),
+        )
+        return rows, total
+
+    def _sqlite_sorted_matches(
+        self, tenant_id: int, term: _TermSearch, page: PageRequest, offset: int
+    ) -> Subquery:
+        """SQLite: the ids of a page of term matches sorted by creation, each match looked up in
+        ix_devices_terms_sort (migration 0011)."""
+        columns = "{name other}" if term.text else "name"
+        direction = "DESC" if page.sort_direction is SortDirection.DESC else "ASC"
+        beyond = ""
+        params: list[BindParameter[Any]] = [
+            bindparam("match", f"{columns} : {_phrase(f'{tenant_id}`{term.fragment}')} *"),
+            bindparam("tenant", tenant_id),
+            bindparam("limit", page.page_size),
+            bindparam("offset", offset),
+        ]
+        if page.after is not None:
+            beyond = "AND (created_at, id) " + ("<" if direction == "DESC" else ">")
+            beyond += " (:after_value, :after_id)"
+            params += [
+                bindparam("after_value", page.after.value, type_=Device.created_at.type),
+                bindparam("after_id", page.after.id),
+            ]
+        statement = text(
+            "SELECT id FROM devices INDEXED BY ix_devices_terms_sort "  # noqa: S608 (constants)
+            "WHERE id IN (SELECT rowid FROM device_terms WHERE device_terms MATCH :match) "
+            f"AND tenant_id = :tenant {beyond} "
+            f"ORDER BY created_at {direction}, id {direction} LIMIT :limit OFFSET :offset"
+        )
+        return statement.bindparams(*params).columns(id=Integer).subquery("page")
+
+    async def _pg_term_page(
+        self, tenant_id: int, term: _TermSearch, page: PageRequest
+    ) -> tuple[list[PageRow], int] | None:
+        """PostgreSQL: the matches' ids and creation times come from the term table's index
+        (and, for free text, the few devices whose identifier matches), so a page sorted by
+        creation is counted and sorted without reading a device row but the page's."""
+        if page.sort_by != "created_at":
+            return None
+        arms: list[Select[Any]] = [self._pg_term_rows(tenant_id, term.fragment, term.text)]
+        if term.text:
+            arms.append(
+                select(Device.id, Device.created_at).where(  # type: ignore[arg-type]
+                    Device.tenant_id == tenant_id,
+                    self._contains(Device.identifier, term.fragment),
+                )
+            )
+        if await self.session.scalar(self._overlong(tenant_id)):
+            return None
+        # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
+        # The page and its total come from one statement, so the index range is read once.
+        matches = (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
+        matched = select(func.count()).select_from(matches).scalar_subquery()
+        keys = [matches.c.created_at, matches.c.id]
+        descending = page.sort_direction is SortDirection.DESC
+        ids = (
+            select(matches.c.id, matched.label("matched"))
+            .where(*self._beyond(keys, page))
+            .order_by(*[k.desc() if descending else k.asc() for k in keys])
+            .limit(page.page_size)
+            .offset(0 if page.after is not None else page.offset)
+            .subquery("page")
+        )
+        rows, total = await self._load(ids, page, ids.c.matched.label("total"))
+        if not rows:
+            # Past the end: the total alone.
+            total = int(await self.session.scalar(select(matched)) or 0)
         return rows, total
 
     def _keys(self, page: PageRequest) -> list[QueryableAttribute[Any]]:
@@ -320,8 +600,13 @@ class DeviceSearchRepository:
         descending = page.sort_direction is SortDirection.DESC
         # Whether a device has printers rides along, so a page without any skips that query.
         printed = exists().where(DevicePrinter.device_id == Device.id).label("printed")
+        # So does whether the tenant defines device settings: most do not, and then the page
+        # skips reading the definitions.
+        defined = (
+            exists().where(DeviceSettingDefinition.tenant_id == Device.tenant_id).label("defined")
+        )
         result = await self.session.execute(
-            select(Device, Till, printed, total)
+            select(Device, Till, printed, total, defined)
             .join(ids, ids.c.id == Device.id)
             .outerjoin(Till, Till.id == Device.till_id)
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
@@ -342,8 +627,9 @@ class DeviceSearchRepository:
         )
         page_rows = [
             (d, stores.get(d.store_id) if d.store_id is not None else None, t, bool(p))
-            for d, t, p, _ in rows
+            for d, t, p, _, _ in rows
         ]
+        self.settings_defined = bool(rows[0][4])
         return page_rows, int(rows[0][3])
 
     # Loading what a page refers to

@@ -12,9 +12,17 @@ from posfleet.config import Settings
 from posfleet.db import create_engine
 from posfleet.models import Base
 
-# Search structures migration 0002 keeps in the database itself (an FTS5 table on SQLite,
-# trigram indexes on PostgreSQL); no ORM model describes them, so `db check` leaves them out.
-UNMAPPED_SEARCH_OBJECTS = ("devices_fts", "ix_devices_trgm_")
+# Search structures migrations 0002 and 0011 keep in the database itself (FTS5 tables on SQLite,
+# trigram indexes and the term table on PostgreSQL); no ORM model describes them, so `db check`
+# leaves them out.
+UNMAPPED_SEARCH_OBJECTS = (
+    "devices_fts",
+    "ix_devices_trgm_",
+    "device_term",
+    "ix_devices_terms_sort",
+    "pk_device_terms",
+    "ix_devices_long_text",
+)
 # The change log migration 0010 keeps for kit/changes.py on SQLite, written only by triggers.
 UNMAPPED_CHANGE_LOG = ("auth_changes",)
 
