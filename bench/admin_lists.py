@@ -143,7 +143,7 @@ async def load_postgres(
         progress(start + batch, total, started)
     await conn.execute("VACUUM ANALYZE devices")
     await conn.execute("VACUUM ANALYZE device_counts")
-    # The term table (migration 0011) is read by index-only scans: vacuumed, its pages are
+    # The term table (migration 0012) is read by index-only scans: vacuumed, its pages are
     # all-visible, as autovacuum leaves them after a bulk insert.
     await conn.execute("VACUUM ANALYZE device_terms")
     await conn.close()

@@ -5,7 +5,7 @@
   index from the other end.
 * ``totalCount`` of a list filtered only by store, status and app code is a sum over
   ``device_counts`` (kept by triggers); a text search counts its matches.
-* Substring search looks a fragment up as the start of a term (migration 0011): a device's terms
+* Substring search looks a fragment up as the start of a term (migration 0012): a device's terms
   are its lower-cased text cut at every position, so a fragment without spaces occurs exactly
   when a term starts with it.  Terms carry their tenant, so a search counts its matches without
   reading a device: SQLite's ``device_terms`` FTS5 table (``<tenant>`<term>`` tokens, rowid =
@@ -84,7 +84,7 @@ _FTS = table(
     column("devices_fts"),
     column("name"),
 )
-# The term tables of migration 0011 (SQLite: FTS5; PostgreSQL: a btree-keyed table).
+# The term tables of migration 0012 (SQLite: FTS5; PostgreSQL: a btree-keyed table).
 _TERMS = table("device_terms", column("rowid"), column("device_terms"))
 _PG_TERMS = table(
     "device_terms",
@@ -96,7 +96,7 @@ _PG_TERMS = table(
 )
 # The trigram tokenizer indexes three characters at a time; shorter text cannot use it.
 _TRIGRAM = 3
-# Fragments looked up as terms (migration 0011): ASCII letters, digits and the characters SQLite's
+# Fragments looked up as terms (migration 0012): ASCII letters, digits and the characters SQLite's
 # terms keep, neither shorter nor longer than a term can be.
 _TERM_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~"
@@ -480,7 +480,7 @@ class DeviceSearchRepository:
         self, tenant_id: int, term: _TermSearch, page: PageRequest, offset: int
     ) -> Subquery:
         """SQLite: the ids of a page of term matches sorted by creation, each match looked up in
-        ix_devices_terms_sort (migration 0011)."""
+        ix_devices_terms_sort (migration 0012)."""
         columns = "{name other}" if term.text else "name"
         direction = "DESC" if page.sort_direction is SortDirection.DESC else "ASC"
         beyond = ""

@@ -12,7 +12,7 @@ from posfleet.config import Settings
 from posfleet.db import create_engine
 from posfleet.models import Base
 
-# Search structures migrations 0002 and 0011 keep in the database itself (FTS5 tables on SQLite,
+# Search structures migrations 0002 and 0012 keep in the database itself (FTS5 tables on SQLite,
 # trigram indexes and the term table on PostgreSQL); no ORM model describes them, so `db check`
 # leaves them out.
 UNMAPPED_SEARCH_OBJECTS = (

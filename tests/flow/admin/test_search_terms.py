@@ -1,4 +1,4 @@
-"""Substring search through the term indexes of migration 0011 finds exactly what a substring
+"""Substring search through the term indexes of migration 0012 finds exactly what a substring
 check of each device's text finds, through writes, on pages of many matches, per tenant."""
 
 from __future__ import annotations

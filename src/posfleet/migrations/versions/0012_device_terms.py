@@ -1,7 +1,7 @@
 """device terms: substring search that counts and sorts its matches without reading devices
 
-Revision ID: 0011_device_terms
-Revises: 0010_auth_change_log
+Revision ID: 0012_device_terms
+Revises: 0011_change_reports
 Create Date: 2026-12-02 07:00:00
 
 A trigram index answers "which devices contain ``kasse42``" by reading the posting lists of all
@@ -40,8 +40,8 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0011_device_terms"
-down_revision: str | None = "0010_auth_change_log"
+revision: str = "0012_device_terms"
+down_revision: str | None = "0011_change_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
