@@ -155,6 +155,18 @@ class _TermSearch:
     text: bool
 
 
+def _place_arms(tenant_id: int, store_ids: list[int], till_ids: list[int]) -> list[Select[int]]:
+    """The devices in the stores and tills whose names matched a free-text search."""
+    arms: list[Select[int]] = []
+    if store_ids:
+        arms.append(
+            select(Device.id).where(Device.tenant_id == tenant_id, Device.store_id.in_(store_ids))
+        )
+    if till_ids:
+        arms.append(select(Device.id).where(Device.till_id.in_(till_ids)))
+    return arms
+
+
 class DeviceSearchRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -262,30 +274,20 @@ class DeviceSearchRepository:
         for is_store, found in await self.session.execute(union_all(stores, tills)):
             (store_ids if is_store else till_ids).append(found)
         if _termed(frag):
-            termed = self._term_arms(tenant_id, frag, True)
-            if store_ids:
-                termed.append(
-                    select(Device.id).where(
-                        Device.tenant_id == tenant_id, Device.store_id.in_(store_ids)
-                    )
-                )
-            if till_ids:
-                termed.append(select(Device.id).where(Device.till_id.in_(till_ids)))
+            termed = [
+                *self._term_arms(tenant_id, frag, True),
+                *_place_arms(tenant_id, store_ids, till_ids),
+            ]
             if store_ids or till_ids:
                 # The term table alone does not answer this search.
                 self._term = None
             return Device.id.in_(union(*termed))
         if not self.postgres and len(frag) >= _TRIGRAM:
             # One id set per arm, united: each arm is an index lookup (FTS5, store, till).
-            arms: list[Select[int]] = [self._fts_ids(_FTS.c.devices_fts, frag)]
-            if store_ids:
-                arms.append(
-                    select(Device.id).where(
-                        Device.tenant_id == tenant_id, Device.store_id.in_(store_ids)
-                    )
-                )
-            if till_ids:
-                arms.append(select(Device.id).where(Device.till_id.in_(till_ids)))
+            arms: list[Select[int]] = [
+                self._fts_ids(_FTS.c.devices_fts, frag),
+                *_place_arms(tenant_id, store_ids, till_ids),
+            ]
             return Device.id.in_(union(*arms) if len(arms) > 1 else arms[0])
         # PostgreSQL combines these arms with a BitmapOr over the trigram and store indexes.
         own: list[ColumnElement[bool]] = [
