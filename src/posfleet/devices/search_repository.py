@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from posfleet.kit.pagination import Keyset, PageRequest, SortDirection
+from posfleet.kit.pagination import PageRequest, SortDirection
 from posfleet.models import (
     Device,
     DeviceCount,
@@ -141,6 +141,13 @@ def _phrase(fragment: str) -> str:
     return '"' + fragment.replace('"', '""') + '"'
 
 
+def _term_match(tenant_id: int, fragment: str, text: bool) -> str:
+    """The FTS5 query of the tenant's terms starting with ``fragment``, in the name or (``text``)
+    in any of the device's own columns (SQLite)."""
+    columns = "{name other}" if text else "name"
+    return f"{columns} : {_phrase(f'{tenant_id}`{fragment}')} *"
+
+
 def _termed(fragment: str) -> bool:
     """Whether the term tables find exactly the devices containing ``fragment``."""
     return _TERM_MIN <= len(fragment) <= _TERM_LENGTH and _TERM_CHARS.issuperset(fragment)
@@ -189,8 +196,7 @@ class DeviceSearchRepository:
 
     def _sqlite_term_ids(self, tenant_id: int, frag: str, text: bool) -> Select[int]:
         """SQLite: the tenant's devices with a term starting with ``frag`` (``_termed``)."""
-        columns = "{name other}" if text else "name"
-        match = f"{columns} : {_phrase(f'{tenant_id}`{frag}')} *"
+        match = _term_match(tenant_id, frag, text)
         return select(_TERMS.c.rowid).where(_TERMS.c.device_terms.op("MATCH")(match))
 
     def _pg_term_rows(self, tenant_id: int, frag: str, text: bool) -> Select[Any]:
@@ -366,7 +372,7 @@ class DeviceSearchRepository:
             if termed is not None:
                 return termed
         if page.after is not None:
-            return await self._page_after(tenant_id, q, where, page, page.after)
+            return await self._page_after(tenant_id, q, where, page)
         if not q.counted_by_triggers:
             small = await self._small_match_page(where, page)
             if small is not None:
@@ -392,25 +398,18 @@ class DeviceSearchRepository:
         q: DeviceQuery,
         where: list[ColumnElement[bool]],
         page: PageRequest,
-        after: Keyset,
     ) -> tuple[list[PageRow], int]:
-        """The page that starts after ``after``, and the exact total of the whole list."""
-        keys = self._keys(page)
-        values = [after.value] if len(keys) == 1 else [after.value, after.id]
-        bound = [literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]
-        if page.sort_direction is SortDirection.DESC:
-            beyond = tuple_(*keys) < tuple_(*bound)
-        else:
-            beyond = tuple_(*keys) > tuple_(*bound)
+        """The page that starts after the page's cursor, and the exact total of the whole list."""
+        beyond = self._beyond(self._keys(page), page)
         if q.counted_by_triggers:
             total_column = self._counted(tenant_id, q).scalar_subquery()
             rows, total = await self._rows(
-                [*where, beyond], page, 0, page.page_size, False, total_column
+                [*where, *beyond], page, 0, page.page_size, False, total_column
             )
             if rows:
                 return rows, total
         total = await self.count(tenant_id, q, where)
-        rows, _ = await self._rows([*where, beyond], page, 0, page.page_size, False, None)
+        rows, _ = await self._rows([*where, *beyond], page, 0, page.page_size, False, None)
         return rows, total
 
     def _beyond(self, keys: Sequence[Any], page: PageRequest) -> list[Any]:
@@ -483,11 +482,10 @@ class DeviceSearchRepository:
     ) -> Subquery:
         """SQLite: the ids of a page of term matches sorted by creation, each match looked up in
         ix_devices_terms_sort (migration 0012)."""
-        columns = "{name other}" if term.text else "name"
         direction = "DESC" if page.sort_direction is SortDirection.DESC else "ASC"
         beyond = ""
         params: list[BindParameter[Any]] = [
-            bindparam("match", f"{columns} : {_phrase(f'{tenant_id}`{term.fragment}')} *"),
+            bindparam("match", _term_match(tenant_id, term.fragment, term.text)),
             bindparam("tenant", tenant_id),
             bindparam("limit", page.page_size),
             bindparam("offset", offset),
