@@ -4,7 +4,10 @@
 
 The plan (written by ``bench/side_by_side.py``) names the server, the links to offer (device link
 code and body), the admin device updates (URL, body, headers), their rates and the phase's
-length.  Both are offered open-loop: request *i* starts at ``i / rate`` seconds whatever the
+length.  The process prints ``READY`` once it has started (imports, client), and offers nothing
+until it reads a line on its standard input: the bench starts it before the phase, so that its
+own start-up does not compete for the cores with the phase it measures.  Both are offered
+open-loop: request *i* starts at ``i / rate`` seconds whatever the
 earlier ones are doing, so a slow server faces the same offered load as a fast one.  Requests
 still running 10 s after the phase are cancelled and counted.  Prints one JSON line: answers by
 status, per kind.
@@ -54,6 +57,8 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
     writes: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=200)
     async with httpx.AsyncClient(base_url=plan["base"], timeout=60, limits=limits) as client:
+        print("READY", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
         link_tasks, write_tasks = await asyncio.gather(
             _offer(client, "POST", plan["links"], plan["links_per_second"], plan["seconds"], links),
             _offer(

@@ -529,13 +529,22 @@ def _run_engine(
                 plan_file.write_text(json.dumps(plan))
                 driver = subprocess.Popen(
                     [sys.executable, str(BENCH / "links_load.py"), str(plan_file)],
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
                 )
+                # Started before the phase: its start-up is not part of what the phase measures.
+                assert driver.stdout is not None and driver.stdin is not None
+                if driver.stdout.readline().strip() != "READY":
+                    raise RuntimeError("the links load did not start")
             cpu = (cpu_root, loadgen.tree_cpu_seconds(cpu_root))
             proc = loadgen.start_wrk(
                 c.server.base + c.path, script, lua, seconds, options.connections
             )
+            if driver is not None:
+                assert driver.stdin is not None
+                driver.stdin.write("go\n")
+                driver.stdin.flush()
             result = loadgen.finish_wrk(proc, seconds, cpu, db)
             if driver is not None:
                 out, _ = driver.communicate(timeout=seconds + 30)
