@@ -89,7 +89,7 @@ async def test_of_concurrent_spends_exactly_one_wins_and_a_revoked_code_cannot_b
     assert (await _code(runtime, row.id)).state is CodeState.SPENT
 
     other, _ = await LINK_CODES.draw(session, lambda: uuid.uuid4().hex, lambda c: _row(device, c))
-    assert await LINK_CODES.revoke(session, LinkCode.device_id == device.id, utcnow()) == 1
+    assert await LINK_CODES.revoke(session, utcnow(), device_id=device.id) == 1
     assert not await LINK_CODES.spend(session, other.id, utcnow())
     await session.commit()
     assert (await _code(runtime, other.id)).state is CodeState.REVOKED

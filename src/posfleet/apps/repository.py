@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.models import DeviceFlowClient, RegisteredApp
+
+# Built once: every link asks for its app (kit/single_use.py says why).
+_REGISTERED_APP = select(RegisteredApp).where(RegisteredApp.app_id == bindparam("app_id"))
 
 
 class AppRepository:
@@ -28,9 +31,7 @@ class AppRepository:
         await self.session.flush()
 
     async def registered_app(self, app_id: str) -> RegisteredApp | None:
-        return await self.session.scalar(
-            select(RegisteredApp).where(RegisteredApp.app_id == app_id)
-        )
+        return await self.session.scalar(_REGISTERED_APP, {"app_id": app_id})
 
     async def registered_apps(self) -> Sequence[RegisteredApp]:
         return (

@@ -9,28 +9,32 @@ from typing import cast
 from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.kit.keyring import hash_is_any
 from posfleet.kit.single_use import SingleUse
-from posfleet.models import Device, LinkCode
+from posfleet.models import Device, LinkCode, Tenant
 from posfleet.models.enums import CodeState
 
 LINK_CODES = SingleUse(LinkCode)
+# Built once, as the statements of kit/single_use.py: the hashes are its one parameter.
+_LINK_CODE = (
+    select(LinkCode, Device, Tenant)
+    .join(Device, (Device.id == LinkCode.device_id) & (Device.tenant_id == LinkCode.tenant_id))
+    .join(Tenant, Tenant.id == Device.tenant_id)
+    .where(LinkCode.code_hash.in_(bindparam("hashes", expanding=True)))
+    .order_by(case((LinkCode.state == CodeState.LIVE, 0), else_=1), LinkCode.id.desc())
+    .limit(1)
+)
 
 
 class DeviceAccessRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def link_code(self, code_hashes: Sequence[str]) -> LinkCode | None:
-        """The code with one of these hashes (one per live server secret); a live one first,
-        else the newest dead one."""
-        live_first = case((LinkCode.state == CodeState.LIVE, 0), else_=1)
-        return await self.session.scalar(
-            select(LinkCode)
-            .where(hash_is_any(LinkCode.code_hash, code_hashes))
-            .order_by(live_first, LinkCode.id.desc())
-            .limit(1)
-        )
+    async def link_code(self, code_hashes: Sequence[str]) -> tuple[LinkCode, Device, Tenant] | None:
+        """The code with one of these hashes (one per live server secret), a live one first,
+        else the newest dead one; with its device and the device's tenant, read with it."""
+        found = await self.session.execute(_LINK_CODE, {"hashes": list(code_hashes)})
+        row = found.first()
+        return None if row is None else (row[0], row[1], row[2])
 
     async def spend_link_code(self, code_id: int, now: datetime) -> bool:
         """Spend a live code; False when another request spent (or anyone revoked) it first."""
@@ -40,9 +44,6 @@ class DeviceAccessRepository:
         """Count a failed attempt on a live code; True when this one locked it."""
         states = await LINK_CODES.charge(self.session, LinkCode.id == code_id, max_failures, now)
         return states == [CodeState.LOCKED]
-
-    async def device(self, device_id: int) -> Device | None:
-        return await self.session.get(Device, device_id)
 
     async def touch_activities(self, seen: dict[int, datetime], interval: timedelta) -> None:
         """Stamp each device's last activity, unless one stamped within ``interval`` already."""

@@ -38,7 +38,6 @@ from posfleet.kit.hashing import refuse_when_busy
 from posfleet.models import Device, LinkCode, RegisteredApp, Tenant, TenantUser
 from posfleet.models.enums import AccountType, AppCode, CodeState, DeviceStatus, UserStatus
 from posfleet.runtime import Runtime
-from posfleet.tenants.service import TenantService
 from posfleet.tokens.device_refresh import DeviceRefreshService
 from posfleet.tokens.service import TokenService
 from posfleet.users.service import UserService
@@ -69,7 +68,6 @@ class LinkService:
         self.settings = runtime.settings
         self.repo = DeviceAccessRepository(session)
         self.devices = DeviceService(session, runtime)
-        self.tenants = TenantService(session)
         self.apps = AppRegistryService(session)
         self.users = UserService(session)
         self.refresh = DeviceRefreshService(session, runtime)
@@ -86,14 +84,24 @@ class LinkService:
     ) -> LinkResult:
         # Shed at once when the password check would be: a shed link then costs no queries.
         refuse_when_busy()
-        # Charged in a transaction of its own, before this unit of work touches the database:
-        # the address's counter row is then locked for a moment, not for the whole link with
-        # its password check, so that links from one address (a store behind one NAT) do not
-        # queue behind each other holding database connections.
-        await self.runtime.limiter.hit(ratelimit.LINK, self.settings, address=address)
+        # PostgreSQL: charged in a transaction of its own, before this unit of work touches
+        # the database: the address's counter row is then locked for a moment, not for the whole
+        # link with its password check, so that links from one address (a store behind one NAT)
+        # do not queue behind each other holding database connections.  SQLite: in this unit of
+        # work, which writes anyway and so holds the one write turn until it ends whichever
+        # row it charges; a transaction of its own would cost a second turn and commit.
+        await self.runtime.limiter.hit(
+            ratelimit.LINK,
+            self.settings,
+            session=self.session if self.settings.is_sqlite else None,
+            address=address,
+        )
         code = normalize_code(typed_code)
-        link_code = await self.repo.link_code(self.runtime.hasher.hashes(code)) if code else None
-        if link_code is None or link_code.state in (CodeState.SPENT, CodeState.REVOKED):
+        found = await self.repo.link_code(self.runtime.hasher.hashes(code)) if code else None
+        if found is None:
+            raise NotFound(UNKNOWN_CODE, code="unknown_link_code", keeps_work=True)
+        link_code, device, tenant = found
+        if link_code.state in (CodeState.SPENT, CodeState.REVOKED):
             raise NotFound(UNKNOWN_CODE, code="unknown_link_code", keeps_work=True)
         if link_code.state is CodeState.LOCKED:
             raise TooManyRequests(
@@ -102,10 +110,8 @@ class LinkService:
                 retry_after=self.settings.rate_limit_window_seconds,
                 code="link_code_locked",
             )
-        device = await self.repo.device(link_code.device_id)
-        if device is None or device.status is not DeviceStatus.READY_TO_LINK:
+        if device.status is not DeviceStatus.READY_TO_LINK:
             raise NotFound(UNKNOWN_CODE, code="unknown_link_code", keeps_work=True)
-        tenant = await self.tenants.get_tenant_by_id(device.tenant_id)
 
         user, app = await self._check(link_code, device, tenant, app_id, user_code, password)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
@@ -24,6 +24,16 @@ from posfleet.models import (
 )
 
 LINK_CODES = SingleUse(LinkCode)
+# Built once (see kit/single_use.py): a device's live refresh tokens end.
+_REVOKE_REFRESH_TOKENS = (
+    update(DeviceRefreshToken)
+    .where(
+        DeviceRefreshToken.device_id == bindparam("device"),
+        DeviceRefreshToken.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 class DeviceRepository:
@@ -115,16 +125,10 @@ class DeviceRepository:
 
     async def revoke_link_codes(self, device_id: int, now: datetime) -> None:
         """Every live link code of the device stops working."""
-        await LINK_CODES.revoke(self.session, LinkCode.device_id == device_id, now)
+        await LINK_CODES.revoke(self.session, now, device_id=device_id)
 
     async def revoke_refresh_tokens(self, device_id: int, now: datetime) -> None:
-        await self.session.execute(
-            update(DeviceRefreshToken)
-            .where(
-                DeviceRefreshToken.device_id == device_id, DeviceRefreshToken.revoked_at.is_(None)
-            )
-            .values(revoked_at=now)
-        )
+        await self.session.execute(_REVOKE_REFRESH_TOKENS, {"device": device_id, "now": now})
 
     async def delete(self, device: Device) -> None:
         await self.session.delete(device)

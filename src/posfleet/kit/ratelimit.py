@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -151,6 +151,9 @@ POLICIES: tuple[Policy, ...] = (
 Insert = Callable[..., Any]  # the dialect's INSERT, which has ON CONFLICT
 
 
+_WINDOWS = ("start", "before")  # this window's start and the previous one's
+
+
 class RateLimiter:
     """Counts attempts per key in windows of ``window`` seconds, in the database.
 
@@ -164,6 +167,26 @@ class RateLimiter:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], dialect: str) -> None:
         self._sessionmaker = sessionmaker
         self._insert: Insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        # The statements are built once and take their values as parameters: building one (an
+        # upsert with a subquery) and keying it into SQLAlchemy's compiled cache cost the event
+        # loop about as much again as running it.
+        self._charge_statement = self._upsert().returning(RateLimitBucket.count)
+        earlier = aliased(RateLimitBucket)
+        previous_count = (
+            select(earlier.count)
+            .where(earlier.key == bindparam("bucket"), earlier.window_start == bindparam("before"))
+            .scalar_subquery()
+        )
+        self._charge_and_read = self._upsert().returning(RateLimitBucket.count, previous_count)
+        self._read = select(RateLimitBucket.window_start, RateLimitBucket.count).where(
+            RateLimitBucket.key == bindparam("bucket"),
+            # Typed: a bare bindparam in a list would pass Python's datetime to the driver,
+            # not the column type's stored form (SQLite keeps datetimes as text).
+            RateLimitBucket.window_start.in_(
+                [bindparam(name, type_=RateLimitBucket.window_start.type) for name in _WINDOWS]
+            ),
+        )
+        self._accounts = _AccountStatements(self._insert)
 
     async def hit(
         self,
@@ -215,16 +238,18 @@ class RateLimiter:
 
         on_rollback(session, charge_again)
 
-    def _upsert(self, key: str, start: datetime) -> Any:
-        insert_ = self._insert(RateLimitBucket).values(key=key, window_start=start, count=1)
+    def _upsert(self) -> Any:
+        insert_ = self._insert(RateLimitBucket).values(
+            key=bindparam("bucket"), window_start=bindparam("start"), count=1
+        )
         return insert_.on_conflict_do_update(
             index_elements=[RateLimitBucket.key, RateLimitBucket.window_start],
             set_={"count": RateLimitBucket.count + 1},
         )
 
     async def _charge(self, session: AsyncSession, key: str, start: datetime) -> int:
-        upsert = self._upsert(key, start).returning(RateLimitBucket.count)
-        return int((await session.execute(upsert)).scalar_one())
+        charged = await session.execute(self._charge_statement, {"bucket": key, "start": start})
+        return int(charged.scalar_one())
 
     async def _count(
         self, session: AsyncSession, key: str, window: int, *, charge: bool
@@ -232,23 +257,13 @@ class RateLimiter:
         now = utcnow()
         start = _window_start(now, window)
         before = start - timedelta(seconds=window)
+        values = {"bucket": key, "start": start, "before": before}
         if charge:
             # One statement: charge this window and read the previous one's count with it.
-            earlier = aliased(RateLimitBucket)
-            previous_count = (
-                select(earlier.count)
-                .where(earlier.key == key, earlier.window_start == before)
-                .scalar_subquery()
-            )
-            upsert = self._upsert(key, start).returning(RateLimitBucket.count, previous_count)
-            charged, found = (await session.execute(upsert)).one()
+            charged, found = (await session.execute(self._charge_and_read, values)).one()
             current, previous = int(charged), int(found or 0)
         else:
-            rows = await session.execute(
-                select(RateLimitBucket.window_start, RateLimitBucket.count).where(
-                    RateLimitBucket.key == key, RateLimitBucket.window_start.in_([start, before])
-                )
-            )
+            rows = await session.execute(self._read, values)
             counts: dict[datetime, int] = {row[0]: row[1] for row in rows}
             current, previous = counts.get(start, 0), counts.get(before, 0)
         elapsed = (now - start).total_seconds() / window
@@ -257,7 +272,7 @@ class RateLimiter:
         return estimate, reset_in, start
 
     def accounts(self, settings: Settings) -> AccountBudget:
-        return AccountBudget(settings, self._insert)
+        return AccountBudget(settings, self._accounts)
 
     async def purge(self, older_than: datetime) -> int:
         """Forget counts older than ``older_than`` (``account_failure_memory_seconds`` is at most
@@ -272,6 +287,36 @@ class RateLimiter:
         return affected_rows(result) + affected_rows(accounts)
 
 
+class _AccountStatements:
+    """The statements of :class:`AccountBudget`, built once per limiter (see its constructor)."""
+
+    def __init__(self, insert_: Insert) -> None:
+        self.first = (
+            insert_(SignInAttempts)
+            .values(key=bindparam("account"), attempts=1, last_attempt_at=bindparam("now"))
+            .on_conflict_do_nothing()
+            .returning(SignInAttempts.key)
+        )
+        self.read = select(SignInAttempts.attempts, SignInAttempts.last_attempt_at).where(
+            SignInAttempts.key == bindparam("account")
+        )
+        self.charge = (
+            update(SignInAttempts)
+            .where(
+                SignInAttempts.key == bindparam("account"),
+                SignInAttempts.attempts == bindparam("seen_attempts"),
+                SignInAttempts.last_attempt_at == bindparam("last"),
+            )
+            .values(attempts=bindparam("seen"), last_attempt_at=bindparam("now"))
+            .execution_options(synchronize_session=False)
+        )
+        self.forget = (
+            delete(SignInAttempts)
+            .where(SignInAttempts.key.in_(bindparam("keys", expanding=True)))
+            .execution_options(synchronize_session=False)
+        )
+
+
 class AccountBudget:
     """Growing delays between sign-in attempts on one account, from any address (see above).
 
@@ -284,9 +329,9 @@ class AccountBudget:
 
     RETRIES = 3
 
-    def __init__(self, settings: Settings, insert_: Insert) -> None:
+    def __init__(self, settings: Settings, statements: _AccountStatements) -> None:
         self.settings = settings
-        self._insert = insert_
+        self._statements = statements
 
     def delay(self, attempts: int) -> float:
         """Seconds the next attempt waits after ``attempts`` attempts since the last success."""
@@ -307,22 +352,12 @@ class AccountBudget:
             now = utcnow()
             # An account without attempts since its last success (the common case) is charged
             # by this one statement; otherwise its count decides.
-            first = await session.execute(
-                self._insert(SignInAttempts)
-                .values(key=key, attempts=1, last_attempt_at=now)
-                .on_conflict_do_nothing()
-                .returning(SignInAttempts.key)
-            )
+            statements = self._statements
+            first = await session.execute(statements.first, {"account": key, "now": now})
             if first.first() is not None:
                 on_rollback(session, _recharge(key))
                 return
-            row = (
-                await session.execute(
-                    select(SignInAttempts.attempts, SignInAttempts.last_attempt_at).where(
-                        SignInAttempts.key == key
-                    )
-                )
-            ).first()
+            row = (await session.execute(statements.read, {"account": key})).first()
             if row is None:
                 continue  # the attempts were forgotten (a success) in between: charge anew
             attempts, last = row
@@ -334,13 +369,14 @@ class AccountBudget:
                     ACCOUNT.message, retry_after=math.ceil(wait), code="sign_in_delayed"
                 )
             result = await session.execute(
-                update(SignInAttempts)
-                .where(
-                    SignInAttempts.key == key,
-                    SignInAttempts.attempts == attempts,
-                    SignInAttempts.last_attempt_at == last,
-                )
-                .values(attempts=seen + 1, last_attempt_at=now)
+                statements.charge,
+                {
+                    "account": key,
+                    "seen_attempts": attempts,
+                    "last": last,
+                    "seen": seen + 1,
+                    "now": now,
+                },
             )
             if affected_rows(result) == 1:
                 on_rollback(session, _recharge(key))
@@ -352,7 +388,7 @@ class AccountBudget:
 
     async def succeeded(self, session: AsyncSession, accounts: Sequence[dict[str, str]]) -> None:
         keys = [ACCOUNT.key_for(parts) for parts in accounts]
-        await session.execute(delete(SignInAttempts).where(SignInAttempts.key.in_(keys)))
+        await session.execute(self._statements.forget, {"keys": keys})
 
 
 def _recharge(key: str) -> AfterRollback:

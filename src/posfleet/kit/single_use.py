@@ -10,7 +10,11 @@ a ``state`` that starts *live* and leaves it exactly once.  The four operations 
   statements would let concurrent failures each read a count below the limit);
 - **spend** with ``UPDATE … WHERE state = live`` and a row-count check: of concurrent spends
   exactly one changes the row, on SQLite and PostgreSQL alike;
-- **revoke** every live row matching a condition.
+- **revoke** every live row with given column values (a device's codes).
+
+The statements of spend and revoke are built once and take their values as parameters:
+building a statement, and computing its key into SQLAlchemy's compiled cache, costs the event
+loop more than running it does.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, case, update
+from sqlalchemy import ColumnElement, Update, bindparam, case, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +56,17 @@ class SingleUse(Generic[RowT]):
         self._table: Any = model
         self.live, self.spent, self.locked, self.revoked = live, spent, locked, revoked
         self._stamp = stamp
+        self._spend = self._spend_statement()
+        self._revokes: dict[tuple[str, ...], Update] = {}
+
+    def _spend_statement(self) -> Update:
+        table = self._table
+        return (
+            update(table)
+            .where(table.id == bindparam("row_id"), self._is_live())
+            .values({"state": bindparam("to"), self._stamp: bindparam("now")})
+            .execution_options(synchronize_session=False)
+        )
 
     def _is_live(self) -> ColumnElement[bool]:
         result: ColumnElement[bool] = self._table.state == self.live
@@ -89,12 +104,16 @@ class SingleUse(Generic[RowT]):
     ) -> bool:
         """Move a live row to ``to`` (spent by default); False when another request (or a
         revocation, or a lock) got there first."""
-        result = await session.execute(
-            update(self._table)
-            .where(self._table.id == row_id, self._is_live())
-            .values({"state": to or self.spent, self._stamp: now, **values})
-            .execution_options(synchronize_session=False)
-        )
+        state = to or self.spent
+        if values:
+            statement = (
+                update(self._table)
+                .where(self._table.id == row_id, self._is_live())
+                .values({"state": state, self._stamp: now, **values})
+                .execution_options(synchronize_session=False)
+            )
+            return affected_rows(await session.execute(statement)) == 1
+        result = await session.execute(self._spend, {"row_id": row_id, "to": state, "now": now})
         return affected_rows(result) == 1
 
     async def charge(
@@ -125,12 +144,18 @@ class SingleUse(Generic[RowT]):
         )
         return [str(state) for state in result.scalars().all()]
 
-    async def revoke(self, session: AsyncSession, where: ColumnElement[bool], now: datetime) -> int:
-        """Every live row ``where`` selects stops working; answer how many did."""
-        result = await session.execute(
-            update(self._table)
-            .where(where, self._is_live())
-            .values({"state": self.revoked, self._stamp: now})
-            .execution_options(synchronize_session=False)
-        )
-        return affected_rows(result)
+    async def revoke(self, session: AsyncSession, now: datetime, **match: Any) -> int:
+        """Every live row whose columns have the values ``match`` gives (``device_id=…``) stops
+        working; answer how many did."""
+        columns = tuple(sorted(match))
+        statement = self._revokes.get(columns)
+        if statement is None:
+            statement = self._revokes[columns] = (
+                update(self._table)
+                .where(*(getattr(self._table, c) == bindparam(f"match_{c}") for c in columns))
+                .where(self._is_live())
+                .values({"state": self.revoked, self._stamp: bindparam("now")})
+                .execution_options(synchronize_session=False)
+            )
+        values = {f"match_{c}": v for c, v in match.items()}
+        return affected_rows(await session.execute(statement, {**values, "now": now}))

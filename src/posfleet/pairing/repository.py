@@ -50,7 +50,7 @@ class PairingRepository:
         )
 
     async def revoke_live_of_device(self, device_id: int, now: datetime) -> None:
-        await PAIRING_CODES.revoke(self.session, PairingCode.device_id == device_id, now)
+        await PAIRING_CODES.revoke(self.session, now, device_id=device_id)
 
     async def spend(self, code_id: int, now: datetime) -> bool:
         return await PAIRING_CODES.spend(self.session, code_id, now)

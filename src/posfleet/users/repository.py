@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.kit.pagination import Page, PageRequest, SortDirection
@@ -21,6 +21,10 @@ USER_SORT_COLUMNS = {
     "created_at": TenantUser.created_at,
     "last_accessed_at": TenantUser.last_accessed_at,
 }
+
+_BY_USER_CODE = select(TenantUser).where(
+    TenantUser.tenant_id == bindparam("tenant_id"), TenantUser.user_code == bindparam("user_code")
+)
 
 
 class UserRepository:
@@ -56,10 +60,9 @@ class UserRepository:
         )
 
     async def get_by_user_code(self, tenant_id: int, user_code: str) -> TenantUser | None:
+        # Every sign-in and link asks this: the statement is built once.
         return await self.session.scalar(
-            select(TenantUser).where(
-                TenantUser.tenant_id == tenant_id, TenantUser.user_code == user_code
-            )
+            _BY_USER_CODE, {"tenant_id": tenant_id, "user_code": user_code}
         )
 
     async def all_with_user_code(self, user_code: str) -> Sequence[TenantUser]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
@@ -19,6 +19,10 @@ SECRET_SEALING = "webhook-secret"
 
 
 ENDPOINT_SECRETS = Resealer(WebhookEndpoint, "sealed_secret", resealing(SECRET_SEALING))
+
+_ENABLED_OF_TENANT = select(WebhookEndpoint).where(
+    WebhookEndpoint.tenant_id == bindparam("tenant_id"), WebhookEndpoint.enabled.is_(True)
+)
 
 
 class WebhookRepository:
@@ -61,12 +65,8 @@ class WebhookRepository:
         return rows.all()
 
     async def enabled_of_tenant(self, tenant_id: int) -> Sequence[WebhookEndpoint]:
-        rows = await self.session.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.enabled.is_(True)
-            )
-        )
-        return rows.all()
+        # Every audited device action asks this: the statement is built once.
+        return (await self.session.scalars(_ENABLED_OF_TENANT, {"tenant_id": tenant_id})).all()
 
     async def mark_failing(self, endpoint_id: int, now: datetime) -> None:
         await self.session.execute(

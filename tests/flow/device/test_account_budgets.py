@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.kit.clock import utcnow
-from posfleet.kit.ratelimit import AccountBudget
 from posfleet.runtime import Runtime
 from tests.flow.device.support import PASSWORD, World, bearer, link, link_body, world
 from tests.support.clients import asgi_transport
@@ -109,7 +108,7 @@ async def test_a_link_waits_when_its_user_account_is_being_guessed_at(
 
 
 def test_delays_double_after_the_free_attempts_up_to_the_cap(runtime: Runtime) -> None:
-    budget = AccountBudget(runtime.settings, insert_=None)
+    budget = runtime.limiter.accounts(runtime.settings)
     free = runtime.settings.account_free_attempts
     base = runtime.settings.account_delay_base_seconds
     assert [budget.delay(n) for n in range(free)] == [0.0] * free
