@@ -144,6 +144,7 @@ class Runtime:
         # through a lock wait and a password check (links of one account queue on its row).
         read_engine = engine if settings.is_sqlite else create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
+        per_statement = create_sessionmaker(engine, per_statement=True)
         secret = settings.server_secrets()
         runtime = cls(
             settings=settings,
@@ -151,11 +152,13 @@ class Runtime:
             sessionmaker=sessionmaker,
             # Reads need no common snapshot: per statement on PostgreSQL, deferred on SQLite.
             read_sessionmaker=create_sessionmaker(read_engine, readonly=True, per_statement=True),
-            per_statement_sessionmaker=create_sessionmaker(engine, per_statement=True),
+            per_statement_sessionmaker=per_statement,
             secret=secret,
             hasher=SecretHasher(secret),
             codec=JwtCodec(issuer=settings.jwt_issuer),
-            limiter=RateLimiter(sessionmaker, engine.dialect.name),
+            # A charge of its own is one upsert that stands alone: on PostgreSQL no BEGIN and
+            # COMMIT round trips around it.
+            limiter=RateLimiter(per_statement, engine.dialect.name),
             activity=ActivityLog(timedelta(seconds=settings.activity_write_interval_seconds)),
             reader=create_reader(settings),
             writer=create_writer(settings, engine),

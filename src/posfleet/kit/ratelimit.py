@@ -161,7 +161,9 @@ class RateLimiter:
     one writer at a time, so a second transaction would wait for the first one forever.  The
     attempt then commits with the request, or, should the request fail and roll back, in a
     transaction of its own afterwards (:func:`posfleet.db.on_rollback`): every attempt counts,
-    the failed ones most of all.  Without a session the hit commits in its own transaction.
+    the failed ones most of all.  Without a session the hit is one statement of its own:
+    ``sessionmaker`` gives sessions that commit each statement (``per_statement``), and every
+    statement made with it here stands alone.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], dialect: str) -> None:
