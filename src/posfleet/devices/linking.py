@@ -128,7 +128,7 @@ class LinkService:
             system_information=system_information,
         )
         token, expires = TokenService(self.session, self.runtime).device_token(device, tenant)
-        refresh_token = self.refresh.issue(device, app_id)
+        refresh_token = await self.refresh.issue(device, app_id)
         return LinkResult(device, tenant, user, token, expires, refresh_token)
 
     async def _check(

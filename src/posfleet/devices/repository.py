@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import affected_rows
@@ -24,6 +25,7 @@ from posfleet.models import (
 )
 
 LINK_CODES = SingleUse(LinkCode)
+_AUDIT = insert(cast(Table, AuditEvent.__table__))
 # Built once (see kit/single_use.py): a device's live refresh tokens end.
 _REVOKE_REFRESH_TOKENS = (
     update(DeviceRefreshToken)
@@ -134,17 +136,20 @@ class DeviceRepository:
         await self.session.delete(device)
         await self.session.flush()
 
-    def audit(
+    async def audit(
         self, tenant_id: int, device_uid: str, actor: str, action: str, **detail: object
     ) -> None:
-        self.session.add(
-            AuditEvent(
-                tenant_id=tenant_id,
-                device_uid=device_uid,
-                actor=actor,
-                action=action,
-                detail=detail,
-            )
+        """The audit entry, written at once by a statement built once (nothing reads it back in
+        the unit of work that makes it, so no ORM object is made for it)."""
+        await self.session.execute(
+            _AUDIT,
+            {
+                "tenant_id": tenant_id,
+                "device_uid": device_uid,
+                "actor": actor,
+                "action": action,
+                "detail": detail,
+            },
         )
 
     async def audit_trail(

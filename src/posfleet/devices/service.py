@@ -330,7 +330,7 @@ class DeviceService:
 
     async def _record(self, device: Device, actor: str, action: str, **detail: object) -> None:
         """The audit entry of an action, and its webhook event, in the action's unit of work."""
-        self.repo.audit(device.tenant_id, device.uid, actor, action, **detail)
+        await self.repo.audit(device.tenant_id, device.uid, actor, action, **detail)
         event_type = DEVICE_ACTIONS.get(action)
         if event_type is not None:
             await self.webhooks.publish(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.errors import BadRequest
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import new_secret
-from posfleet.models import Device, DeviceRefreshToken
+from posfleet.models import Device
 from posfleet.models.enums import DeviceStatus
 from posfleet.runtime import Runtime
 from posfleet.tokens.refresh_repository import DeviceRefreshRepository
@@ -50,18 +50,16 @@ class DeviceRefreshService:
         self.settings = runtime.settings
         self.repo = DeviceRefreshRepository(session, runtime.reader, runtime.writer)
 
-    def issue(self, device: Device, app_id: str) -> str:
+    async def issue(self, device: Device, app_id: str) -> str:
         """A new refresh token for the device's current link; only its hash is kept."""
         secret = new_secret(REFRESH_PREFIX)
-        self.repo.add(
-            DeviceRefreshToken(
-                tenant_id=device.tenant_id,
-                device_id=device.id,
-                token_hash=self.runtime.hasher.hash(secret),
-                secret_key_id=self.runtime.hasher.key_id,
-                app_id=app_id,
-                credential_generation=device.credential_generation,
-            )
+        await self.repo.add(
+            tenant_id=device.tenant_id,
+            device_id=device.id,
+            token_hash=self.runtime.hasher.hash(secret),
+            secret_key_id=self.runtime.hasher.key_id,
+            app_id=app_id,
+            credential_generation=device.credential_generation,
         )
         return secret
 

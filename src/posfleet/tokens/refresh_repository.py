@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Engine, Executable, Row, bindparam, select, update
+from sqlalchemy import Connection, Engine, Executable, Row, Table, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.db import SqliteWriter
 from posfleet.models import Device, DeviceRefreshToken, Tenant
 from posfleet.models.enums import DeviceStatus
+
+_INSERT = insert(cast(Table, DeviceRefreshToken.__table__))
 
 
 class RefreshGrant(NamedTuple):
@@ -117,8 +119,10 @@ class DeviceRefreshRepository:
             raise RuntimeError("this repository has no session (no reader and writer either)")
         return self.session
 
-    def add(self, row: DeviceRefreshToken) -> None:
-        self._session().add(row)
+    async def add(self, **values: Any) -> None:
+        """A new token row, written at once by a statement built once (nothing reads it back
+        in the unit of work that makes it, so no ORM object is made for it)."""
+        await self._session().execute(_INSERT, values)
 
     async def find(self, token_hashes: Sequence[str]) -> RefreshGrant | None:
         """The token with one of these hashes (one per live server secret), with its device
