@@ -534,7 +534,8 @@ def _run_engine(
                     text=True,
                 )
                 # Started before the phase: its start-up is not part of what the phase measures.
-                assert driver.stdout is not None and driver.stdin is not None
+                assert driver.stdout is not None
+                assert driver.stdin is not None
                 if driver.stdout.readline().strip() != "READY":
                     raise RuntimeError("the links load did not start")
             cpu = (cpu_root, loadgen.tree_cpu_seconds(cpu_root))
