@@ -7,6 +7,7 @@ posfleet on a free loopback port; the pairing code reaches the test through a re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -65,7 +66,12 @@ async def test_the_published_sdk_pairs_signs_in_claims_refreshes_and_logs_out(
     make_settings: Callable[..., Settings],
 ) -> None:
     await send_pairing_code(runtime, world, world.mail("sdk"), DeliveryChannel.EMAIL)
-    steps = _run_sdk(
+    # On a thread: this test's own event loop keeps running while the SDK runs, so that work
+    # this process started (its outbox worker sending the pairing mail and recording that it
+    # did) can commit; a blocked loop would leave that unit of work holding SQLite's write lock
+    # and the server's writes would wait for it until SQLite gave up ("database is locked").
+    steps = await asyncio.to_thread(
+        _run_sdk,
         {
             "POSFLEET_BASE_URL": f"{server}{world.base}",
             "STORE_ID": world.tenant.uid,
@@ -73,7 +79,7 @@ async def test_the_published_sdk_pairs_signs_in_claims_refreshes_and_logs_out(
             "PAIRING_CODE": await smtp.pairing_code(world.mail("sdk")),
             "LOCATION_ID": world.store.uid,
             "EMAIL": world.cashier.email,
-        }
+        },
     )
     by_step = {s["step"]: s for s in steps}
     print("\n".join(json.dumps(s) for s in steps))  # shown with -s: the SDK's own view
