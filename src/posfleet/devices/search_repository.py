@@ -40,6 +40,7 @@ from sqlalchemy import (
     String,
     Subquery,
     bindparam,
+    case,
     column,
     exists,
     func,
@@ -521,12 +522,15 @@ class DeviceSearchRepository:
                     self._contains(Device.identifier, term.fragment),
                 )
             )
-        if await self.session.scalar(self._overlong(tenant_id)):
-            return None
         # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
         # The page and its total come from one statement, so the index range is read once.
         matches = (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
-        matched = select(func.count()).select_from(matches).scalar_subquery()
+        # The total, or -1 when the tenant has devices with text too long for the term table
+        # (normally none): checked in the same statement, not in a round trip of its own.
+        matched = case(
+            (self._overlong(tenant_id).scalar_subquery() > 0, literal(-1)),
+            else_=select(func.count()).select_from(matches).scalar_subquery(),
+        )
         keys = [matches.c.created_at, matches.c.id]
         descending = page.sort_direction is SortDirection.DESC
         ids = (
@@ -541,7 +545,7 @@ class DeviceSearchRepository:
         if not rows:
             # Past the end: the total alone.
             total = int(await self.session.scalar(select(matched)) or 0)
-        return rows, total
+        return None if total < 0 else (rows, total)
 
     def _keys(self, page: PageRequest) -> list[QueryableAttribute[Any]]:
         sort = DEVICE_SORT_COLUMNS[page.sort_by]
