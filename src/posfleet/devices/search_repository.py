@@ -171,7 +171,9 @@ def _place_arms(tenant_id: int, store_ids: list[int], till_ids: list[int]) -> li
             select(Device.id).where(Device.tenant_id == tenant_id, Device.store_id.in_(store_ids))
         )
     if till_ids:
-        arms.append(select(Device.id).where(Device.till_id.in_(till_ids)))
+        arms.append(
+            select(Device.id).where(Device.tenant_id == tenant_id, Device.till_id.in_(till_ids))
+        )
     return arms
 
 
