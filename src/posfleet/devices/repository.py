@@ -47,6 +47,11 @@ class DeviceRepository:
             select(Device).where(Device.tenant_id == tenant_id, Device.uid == uid)
         )
 
+    async def by_ids(self, device_ids: Sequence[int]) -> dict[int, Device]:
+        """The devices of ``device_ids`` by id (those that exist)."""
+        found = await self.session.scalars(select(Device).where(Device.id.in_(device_ids)))
+        return {d.id: d for d in found}
+
     async def get_by_id(self, device_id: int) -> Device | None:
         return await self.session.get(Device, device_id)
 

@@ -14,7 +14,7 @@ from posfleet.devices.search_repository import (
     DeviceQuery,
     DeviceSearchRepository,
 )
-from posfleet.devices.service import DeviceDetails
+from posfleet.devices.service import ListedDetails
 from posfleet.kit.pagination import Keyset, Page, PageRequest
 from posfleet.models import Device
 from posfleet.tenants.stores import StoreService
@@ -35,7 +35,7 @@ class DeviceSearchService:
         page: PageRequest,
         *,
         store_uid: str | None = None,
-    ) -> Page[DeviceDetails]:
+    ) -> Page[ListedDetails]:
         """One page of the tenant's devices matching ``query``, with an exact total count.
 
         ``page.sort_by`` is one of :data:`DEVICE_SORT_FIELDS`; devices of an unknown
@@ -47,8 +47,7 @@ class DeviceSearchService:
             if store is None:
                 return Page([], page.page_number, page.page_size, 0)
             query = replace(query, store_id=store.id)
-        where = await self.repo.filter(tenant_id, query)
-        rows, total = await self.repo.page(tenant_id, query, where, page)
+        rows, total = await self.repo.page(tenant_id, query, page)
         if not rows:
             return Page([], page.page_number, page.page_size, total)
         printed = [d.id for d, _, _, has_printers in rows if has_printers]
@@ -59,7 +58,7 @@ class DeviceSearchService:
         # Without definitions a device has no settings to show, whatever values are stored.
         values = await self.repo.setting_values([d.id for d, *_ in rows]) if definitions else {}
         items = [
-            DeviceDetails(
+            ListedDetails(
                 device=d,
                 store=store,
                 till=till,

@@ -20,25 +20,30 @@
 * A page asked for after a position (a cursor) starts there: ``(sort, id) > (value, id)`` is a
   range of the same index, so page 10,000 costs what page 2 does; ``OFFSET`` walks every entry
   before it.
+* A page is read in two steps: its ids (and the total) by the statement of its kind, then its
+  devices with their store and till by one statement keyed by id, reading only the columns a
+  list shows, as plain rows.
+* The statements of lists and of term searches are built once per shape (sort, direction, which
+  filters, cursor or not) and bound per request, as the link path's are: building a statement
+  cost as much as running it.  Searches of other kinds build theirs per request.
 * Printers and setting values of a page are loaded with one query each.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     DateTime,
     Integer,
-    Label,
     Select,
     String,
-    Subquery,
     bindparam,
     case,
     column,
@@ -113,8 +118,75 @@ _ROW_READ_ENTRIES = 12
 # and sorts them; beyond it, counting and walking a sort index separately is cheaper.
 SMALL_MATCH = 5_000
 
+
+class ListedDevice(NamedTuple):
+    """The columns of a device that a list shows (and sorts and pages by)."""
+
+    id: int
+    uid: str
+    name: str
+    identifier: str | None
+    system_information: str
+    status: DeviceStatus
+    app_code: AppCode
+    created_at: datetime
+    created_by: str
+    last_modified_at: datetime
+    last_modified_by: str
+    last_activity_at: datetime | None
+    last_tenant_user_uid: str
+    last_order_uid: str
+    store_id: int | None
+    till_id: int | None
+
+
+class ListedStore(NamedTuple):
+    uid: str
+    name: str
+    organization_uid: str
+
+
+class ListedTill(NamedTuple):
+    uid: str
+    name: str
+    number: int
+
+
 # A device of a page, its store and till, and whether it has printers.
-PageRow = tuple[Device, Store | None, Till | None, bool]
+PageRow = tuple[ListedDevice, ListedStore | None, ListedTill | None, bool]
+
+_LISTED = len(ListedDevice._fields)
+# The devices of a page by id, with the columns a list shows: plain rows, no ORM objects.
+# Whether a device has printers rides along, so a page without any skips that query; so does
+# whether the tenant defines device settings (most do not, and the page then skips reading the
+# definitions).
+_PAGE_ROWS = (
+    select(
+        *[Device.__table__.c[name] for name in ListedDevice._fields],
+        Store.uid,
+        Store.name,
+        Store.organization_uid,
+        Till.uid,
+        Till.name,
+        Till.number,
+        exists().where(DevicePrinter.device_id == Device.id).label("printed"),
+        exists().where(DeviceSettingDefinition.tenant_id == Device.tenant_id).label("defined"),
+    )
+    .outerjoin(Store, Store.id == Device.store_id)
+    .outerjoin(Till, Till.id == Device.till_id)
+    .where(Device.id.in_(bindparam("ids", expanding=True)))
+)
+
+_T = TypeVar("_T")
+# Statements built once per shape (the key names the shape and engine); values are bound.
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def _built(key: tuple[Any, ...], build: Callable[[], _T]) -> _T:
+    statement: _T | None = _BUILT.get(key)
+    if statement is None:
+        statement = _BUILT[key] = build()
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +221,12 @@ def _term_match(tenant_id: int, fragment: str, text: bool) -> str:
     return f"{columns} : {_phrase(f'{tenant_id}`{fragment}')} *"
 
 
+def _term_range(fragment: str) -> tuple[str, str]:
+    """The range ``[low, high)`` of the terms starting with ``fragment`` (PostgreSQL)."""
+    low = fragment.lower()
+    return low, low[:-1] + chr(ord(low[-1]) + 1)
+
+
 def _termed(fragment: str) -> bool:
     """Whether the term tables find exactly the devices containing ``fragment``."""
     return _TERM_MIN <= len(fragment) <= _TERM_LENGTH and _TERM_CHARS.issuperset(fragment)
@@ -181,8 +259,10 @@ class DeviceSearchRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
-        # Set by :meth:`filter` when the query is one term search and nothing else.
+        # Set by :meth:`page` when the query is one term search and nothing else.
         self._term: _TermSearch | None = None
+        # Free text: the ids of the tenant's stores and tills whose names match.
+        self._places: tuple[list[int], list[int]] = ([], [])
         # Whether the tenant of the last page loaded defines device settings.
         self.settings_defined = True
 
@@ -197,30 +277,31 @@ class DeviceSearchRepository:
     def _fts_ids(self, target: ColumnElement[str], frag: str) -> Select[int]:
         return select(_FTS.c.rowid).where(target.op("MATCH")(_phrase(frag)))
 
-    def _sqlite_term_ids(self, tenant_id: int, frag: str, text: bool) -> Select[int]:
-        """SQLite: the tenant's devices with a term starting with ``frag`` (``_termed``)."""
-        match = _term_match(tenant_id, frag, text)
+    @staticmethod
+    def _sqlite_term_ids(match: ColumnElement[str]) -> Select[int]:
+        """SQLite: the devices with a term matching ``match`` (:func:`_term_match`)."""
         return select(_TERMS.c.rowid).where(_TERMS.c.device_terms.op("MATCH")(match))
 
-    def _pg_term_rows(self, tenant_id: int, frag: str, text: bool) -> Select[Any]:
+    @staticmethod
+    def _pg_term_rows(text: bool) -> Select[Any]:
         """PostgreSQL: (device id, creation time) of the tenant's devices whose name (or system
-        information, ``text``) has a term starting with ``frag`` (``_termed``): a range of the
-        term table's primary key, read from the index alone."""
-        low = frag.lower()
-        high = low[:-1] + chr(ord(low[-1]) + 1)
+        information, ``text``) has a term in ``[:low, :high)``, the range of the terms starting
+        with a fragment (``_termed``): a range of the term table's primary key, read from the
+        index alone."""
         t = _PG_TERMS.c
         # The fields as "char" constants: a bound text value would compare as text, and the
         # primary key could then not be searched by field.
         name: ColumnElement[str] = literal_column("'n'::\"char\"")
         system: ColumnElement[str] = literal_column("'s'::\"char\"")
         return select(t.device_id.label("id"), t.created_at).where(
-            t.tenant_id == tenant_id,
+            t.tenant_id == bindparam("tenant_id", type_=Integer),
             t.field.in_([name, system]) if text else t.field == name,
-            t.term >= low,
-            t.term < high,
+            t.term >= bindparam("low", type_=String),
+            t.term < bindparam("high", type_=String),
         )
 
-    def _long_text(self) -> ColumnElement[bool]:
+    @staticmethod
+    def _long_text() -> ColumnElement[bool]:
         """Devices with text too long to be cut into terms everywhere: the condition of the
         partial index ix_devices_long_text, spelled out (not bound) so that it is used."""
         limit: ColumnElement[int] = literal_column(str(_TERM_POSITIONS))
@@ -230,20 +311,21 @@ class DeviceSearchRepository:
             func.length(Device.system_information) > limit,
         )
 
-    def _overlong(self, tenant_id: int) -> Select[int]:
+    @classmethod
+    def _overlong(cls, tenant: ColumnElement[int]) -> Select[int]:
         """How many of the tenant's devices have overlong text (normally none).  A count, not
         EXISTS: PostgreSQL cannot estimate the length condition, and for EXISTS it would scan
         the table expecting an early match instead of reading the (empty) partial index."""
-        return select(func.count()).where(Device.tenant_id == tenant_id, self._long_text())
+        return select(func.count()).where(Device.tenant_id == tenant, cls._long_text())
 
     def _term_arms(self, tenant_id: int, frag: str, text: bool) -> list[Select[Any]]:
         """The devices containing ``frag`` (``_termed``) in their name or (``text``) in any of
         their own columns, as id sets: the term table, the identifier on PostgreSQL (trigram
         index: identifiers are random, their trigrams rare) and devices with overlong text."""
         if self.postgres:
-            arms: list[Select[Any]] = [
-                select(self._pg_term_rows(tenant_id, frag, text).subquery().c.id)
-            ]
+            low, high = _term_range(frag)
+            rows = self._pg_term_rows(text).params(tenant_id=tenant_id, low=low, high=high)
+            arms: list[Select[Any]] = [select(rows.subquery().c.id)]
             if text:
                 arms.append(
                     select(Device.id).where(
@@ -251,7 +333,7 @@ class DeviceSearchRepository:
                     )
                 )
         else:
-            arms = [self._sqlite_term_ids(tenant_id, frag, text)]
+            arms = [self._sqlite_term_ids(literal(_term_match(tenant_id, frag, text)))]
         checked = [self._contains(Device.name, frag)]
         if text:
             checked += [
@@ -270,26 +352,38 @@ class DeviceSearchRepository:
             return Device.id.in_(self._fts_ids(_FTS.c.name, frag))
         return self._contains(Device.name, frag)
 
-    async def _text_matches(self, tenant_id: int, frag: str) -> ColumnElement[bool]:
-        """Devices whose own columns, store name or till name contain ``frag``."""
-        stores = select(literal(True), Store.id).where(
-            Store.tenant_id == tenant_id, self._contains(Store.name, frag)
-        )
-        tills = select(literal(False), Till.id).where(
-            Till.tenant_id == tenant_id, self._contains(Till.name, frag)
-        )
+    async def _find_places(self, tenant_id: int, frag: str) -> tuple[list[int], list[int]]:
+        """The ids of the tenant's stores and of its tills whose names contain ``frag``."""
+        statement = _built(("places", self.postgres), self._places_statement)
         store_ids: list[int] = []
         till_ids: list[int] = []
-        for is_store, found in await self.session.execute(union_all(stores, tills)):
+        params = {"tenant_id": tenant_id, "like": _like(frag)}
+        for is_store, found in await self.session.execute(statement, params):
             (store_ids if is_store else till_ids).append(found)
+        return store_ids, till_ids
+
+    def _places_statement(self) -> Any:
+        like = bindparam("like", type_=String)
+        tenant = bindparam("tenant_id", type_=Integer)
+
+        def contains(col: QueryableAttribute[str]) -> ColumnElement[bool]:
+            return col.ilike(like, escape="\\") if self.postgres else col.like(like, escape="\\")
+
+        stores = select(literal(True), Store.id).where(
+            Store.tenant_id == tenant, contains(Store.name)
+        )
+        tills = select(literal(False), Till.id).where(Till.tenant_id == tenant, contains(Till.name))
+        return union_all(stores, tills)
+
+    def _text_matches(self, tenant_id: int, frag: str) -> ColumnElement[bool]:
+        """Devices whose own columns, store name or till name contain ``frag`` (the stores and
+        tills found by :meth:`_find_places`)."""
+        store_ids, till_ids = self._places
         if _termed(frag):
             termed = [
                 *self._term_arms(tenant_id, frag, True),
                 *_place_arms(tenant_id, store_ids, till_ids),
             ]
-            if store_ids or till_ids:
-                # The term table alone does not answer this search.
-                self._term = None
             return Device.id.in_(union(*termed))
         if not self.postgres and len(frag) >= _TRIGRAM:
             # One id set per arm, united: each arm is an index lookup (FTS5, store, till).
@@ -310,7 +404,20 @@ class DeviceSearchRepository:
             own.append(Device.till_id.in_(till_ids))
         return or_(*own)
 
-    async def _conditions(self, tenant_id: int, q: DeviceQuery) -> list[ColumnElement[bool]]:
+    async def _prepare(self, tenant_id: int, q: DeviceQuery) -> None:
+        """What a query needs before its statements: the stores and tills of a free-text
+        search, and whether the term table alone answers it."""
+        self._places = await self._find_places(tenant_id, q.text) if q.text else ([], [])
+        # One search of the term table and no other condition: answered from that table alone.
+        only = not (q.store_id is not None or q.app_code or q.statuses or q.identifier)
+        fragment = q.name or q.text
+        if only and bool(q.name) != bool(q.text) and _termed(fragment) and not any(self._places):
+            self._term = _TermSearch(fragment, bool(q.text))
+        else:
+            self._term = None
+
+    def _where(self, tenant_id: int, q: DeviceQuery) -> list[ColumnElement[bool]]:
+        """The WHERE clause of a search, its values inline (built per request)."""
         conditions: list[ColumnElement[bool]] = [Device.tenant_id == tenant_id]
         if q.store_id is not None:
             conditions.append(Device.store_id == q.store_id)
@@ -320,71 +427,139 @@ class DeviceSearchRepository:
             conditions.append(Device.status.in_(q.statuses))
         if q.identifier:
             conditions.append(Device.identifier == q.identifier)
-        # One search of the term table and no other condition: answered from that table alone.
-        only = not (q.store_id is not None or q.app_code or q.statuses or q.identifier)
-        if only and bool(q.name) != bool(q.text) and _termed(q.name or q.text):
-            self._term = _TermSearch(q.name or q.text, bool(q.text))
-        else:
-            self._term = None
         if q.name:
             conditions.append(self._name_matches(tenant_id, q.name))
         if q.text:
-            conditions.append(await self._text_matches(tenant_id, q.text))
+            conditions.append(self._text_matches(tenant_id, q.text))
         return conditions
 
-    async def filter(self, tenant_id: int, q: DeviceQuery) -> list[ColumnElement[bool]]:
-        """The WHERE clause of ``q``, for :meth:`count` and :meth:`page`; built once a request
-        (free text resolves the matching stores and tills here)."""
-        return await self._conditions(tenant_id, q)
+    # Lists: filtered by store, status and app code only, their statements built once
+
+    @staticmethod
+    def _list_shape(q: DeviceQuery) -> tuple[bool, bool, bool]:
+        return q.store_id is not None, q.app_code is not None, bool(q.statuses)
+
+    @staticmethod
+    def _list_where(shape: tuple[bool, bool, bool]) -> list[ColumnElement[bool]]:
+        store, app, statuses = shape
+        conditions = [Device.tenant_id == bindparam("tenant_id", type_=Integer)]
+        if store:
+            conditions.append(Device.store_id == bindparam("store_id", type_=Integer))
+        if app:
+            conditions.append(Device.app_code == bindparam("app_code"))
+        if statuses:
+            conditions.append(Device.status.in_(bindparam("statuses", expanding=True)))
+        return conditions
+
+    @staticmethod
+    def _counted(shape: tuple[bool, bool, bool]) -> Select[Any]:
+        """The trigger-kept total of a list."""
+        store, app, statuses = shape
+        counted = [DeviceCount.tenant_id == bindparam("tenant_id", type_=Integer)]
+        if store:
+            counted.append(DeviceCount.store_id == bindparam("store_id", type_=Integer))
+        if app:
+            counted.append(DeviceCount.app_code == bindparam("app_value", type_=String))
+        if statuses:
+            counted.append(DeviceCount.status.in_(bindparam("status_values", expanding=True)))
+        return select(func.coalesce(func.sum(DeviceCount.count), 0)).where(*counted)
+
+    @staticmethod
+    def _list_params(tenant_id: int, q: DeviceQuery) -> dict[str, Any]:
+        params: dict[str, Any] = {"tenant_id": tenant_id}
+        if q.store_id is not None:
+            params["store_id"] = q.store_id
+        if q.app_code is not None:
+            params["app_code"] = q.app_code
+            params["app_value"] = q.app_code.value
+        if q.statuses:
+            params["statuses"] = list(q.statuses)
+            params["status_values"] = [s.value for s in q.statuses]
+        return params
 
     # Counting and paging
 
-    def _counted(self, tenant_id: int, q: DeviceQuery) -> Select[Any]:
-        """The trigger-kept total of a query that filters by store, status and app code only."""
-        counted = [DeviceCount.tenant_id == tenant_id]
-        if q.store_id is not None:
-            counted.append(DeviceCount.store_id == q.store_id)
-        if q.app_code is not None:
-            counted.append(DeviceCount.app_code == q.app_code.value)
-        if q.statuses:
-            counted.append(DeviceCount.status.in_([s.value for s in q.statuses]))
-        return select(func.coalesce(func.sum(DeviceCount.count), 0)).where(*counted)
-
-    async def count(self, tenant_id: int, q: DeviceQuery, where: list[ColumnElement[bool]]) -> int:
-        """How many devices match; ``where`` is :meth:`filter` of ``q``."""
+    async def count(self, tenant_id: int, q: DeviceQuery) -> int:
+        """How many of the tenant's devices match ``q``."""
         if q.counted_by_triggers:
-            total = await self.session.scalar(self._counted(tenant_id, q))
+            shape = self._list_shape(q)
+            statement = _built(("counted", shape), lambda: self._counted(shape))
+            total = await self.session.scalar(statement, self._list_params(tenant_id, q))
         else:
-            total = await self.session.scalar(
-                select(func.count()).select_from(Device).where(*where)
-            )
+            await self._prepare(tenant_id, q)
+            where = self._where(tenant_id, q)
+            total = await self.session.scalar(select(func.count()).where(*where))
         return int(total or 0)
 
     async def page(
-        self, tenant_id: int, q: DeviceQuery, where: list[ColumnElement[bool]], page: PageRequest
+        self, tenant_id: int, q: DeviceQuery, page: PageRequest
     ) -> tuple[list[PageRow], int]:
         """One page of devices with their store and till, in order, and the exact total.
 
-        Most requests are one statement: the first page of a list carries the trigger-kept total
-        along, and a search with at most :data:`SMALL_MATCH` matches finds them once, counts and
-        sorts them.  Other pages count first, and a page past the middle is read from the far
-        end of the index.
+        Most requests are one statement for the page's ids and one for its rows: the first page
+        of a list carries the trigger-kept total along, and a search with at most
+        :data:`SMALL_MATCH` matches finds them once, counts and sorts them.  Other pages count
+        first, and a page past the middle is read from the far end of the index.
         """
+        if q.counted_by_triggers:
+            return await self._list_page(tenant_id, q, page)
+        await self._prepare(tenant_id, q)
         if self._term is not None:
             termed = await self._term_page(tenant_id, self._term, page)
             if termed is not None:
                 return termed
-        if page.after is not None:
-            return await self._page_after(tenant_id, q, where, page)
-        if not q.counted_by_triggers:
+        where = self._where(tenant_id, q)
+        if page.after is None:
             small = await self._small_match_page(where, page)
             if small is not None:
                 return small
-        elif page.offset == 0:
-            total_column = self._counted(tenant_id, q).scalar_subquery()
-            rows, total = await self._rows(where, page, 0, page.page_size, False, total_column)
-            return rows, total if rows else 0
-        total = await self.count(tenant_id, q, where)
+        total = int(await self.session.scalar(select(func.count()).where(*where)) or 0)
+        if page.after is not None:
+            rows, _ = await self._fetch(self._ids(where, page, False, None), self._at(page, 0))
+            return rows, total
+        return await self._offset_page(
+            total, page, lambda backwards: self._ids(where, page, backwards, None), {}
+        )
+
+    async def _list_page(
+        self, tenant_id: int, q: DeviceQuery, page: PageRequest
+    ) -> tuple[list[PageRow], int]:
+        shape = self._list_shape(q)
+        params = self._list_params(tenant_id, q)
+
+        def ids(backwards: bool, counted: bool) -> Any:
+            after = page.after is not None
+            key = (
+                "list",
+                self.postgres,
+                shape,
+                page.sort_by,
+                page.sort_direction,
+                backwards,
+                counted,
+                after,
+            )
+            total = self._counted(shape).scalar_subquery() if counted else None
+            return _built(key, lambda: self._ids(self._list_where(shape), page, backwards, total))
+
+        if page.after is not None or page.offset == 0:
+            # The total rides along with the page.
+            rows, total = await self._fetch(ids(False, True), {**params, **self._at(page, 0)})
+            if rows or page.after is None:
+                return rows, total
+            return [], await self.count(tenant_id, q)
+        total = await self.count(tenant_id, q)
+        return await self._offset_page(total, page, lambda backwards: ids(backwards, False), params)
+
+    async def _offset_page(
+        self,
+        total: int,
+        page: PageRequest,
+        ids: Callable[[bool], Any],
+        params: dict[str, Any],
+    ) -> tuple[list[PageRow], int]:
+        """The page at ``page.offset`` of a list of ``total`` devices; past the middle, read
+        from the far end of the index."""
         if page.offset >= total:
             return [], total
         offset, limit = page.offset, page.page_size
@@ -392,36 +567,46 @@ class DeviceSearchRepository:
         if backwards:
             limit = min(limit, total - offset)
             offset = total - offset - limit
-        rows, _ = await self._rows(where, page, offset, limit, backwards, None)
+        at = {**params, **self._at(page, offset), "limit": limit}
+        rows, _ = await self._fetch(ids(backwards), at, reverse=backwards)
         return rows, total
 
-    async def _page_after(
+    def _ids(
         self,
-        tenant_id: int,
-        q: DeviceQuery,
         where: list[ColumnElement[bool]],
         page: PageRequest,
-    ) -> tuple[list[PageRow], int]:
-        """The page that starts after the page's cursor, and the exact total of the whole list."""
-        beyond = self._beyond(self._keys(page), page)
-        if q.counted_by_triggers:
-            total_column = self._counted(tenant_id, q).scalar_subquery()
-            rows, total = await self._rows(
-                [*where, *beyond], page, 0, page.page_size, False, total_column
-            )
-            if rows:
-                return rows, total
-        total = await self.count(tenant_id, q, where)
-        rows, _ = await self._rows([*where, *beyond], page, 0, page.page_size, False, None)
-        return rows, total
+        backwards: bool,
+        total: ColumnElement[Any] | None,
+    ) -> Select[Any]:
+        """The ids of a page (index-only walk of a sort index), in walk order, and ``total``:
+        ``:limit`` of them from ``:offset`` (or after the cursor)."""
+        keys = self._keys(page)
+        walk = (page.sort_direction is SortDirection.DESC) != backwards
+        return (
+            select(Device.id, (total if total is not None else literal(0)).label("total"))
+            .where(*where, *self._beyond(keys, page))
+            .order_by(*[k.desc() if walk else k.asc() for k in keys])
+            .limit(bindparam("limit", type_=Integer))
+            .offset(bindparam("offset", type_=Integer))
+        )
+
+    @staticmethod
+    def _at(page: PageRequest, offset: int) -> dict[str, Any]:
+        """Where a page starts: ``:limit``, ``:offset`` and the cursor's values."""
+        at: dict[str, Any] = {"limit": page.page_size, "offset": offset}
+        if page.after is not None:
+            at["after_value"] = page.after.value
+            at["after_id"] = page.after.id
+        return at
 
     def _beyond(self, keys: Sequence[Any], page: PageRequest) -> list[Any]:
-        """The condition "after the page's cursor" on ``keys`` (none without a cursor)."""
+        """The condition "after the page's cursor" on ``keys`` (none without a cursor), its
+        values bound as ``:after_value`` and ``:after_id``."""
         if page.after is None:
             return []
         types = [k.type for k in self._keys(page)]
-        values = [page.after.value] if len(keys) == 1 else [page.after.value, page.after.id]
-        bound = [literal(v, type_=t) for t, v in zip(types, values, strict=True)]
+        names = ["after_value", "after_id"][: len(keys)]
+        bound = [bindparam(n, type_=t) for n, t in zip(names, types, strict=True)]
         if page.sort_direction is SortDirection.DESC:
             return [tuple_(*keys) < tuple_(*bound)]
         return [tuple_(*keys) > tuple_(*bound)]
@@ -434,79 +619,111 @@ class DeviceSearchRepository:
         into terms everywhere (or, on PostgreSQL, when the sort is not by creation)."""
         if self.postgres:
             return await self._pg_term_page(tenant_id, term, page)
-        found = self._sqlite_term_ids(tenant_id, term.fragment, term.text)
-        counts = await self.session.execute(
-            select(
-                select(func.count()).select_from(found.subquery()).scalar_subquery(),
-                self._counted(tenant_id, DeviceQuery()).scalar_subquery(),
-                self._overlong(tenant_id).scalar_subquery(),
-            )
-        )
+        params: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "match": _term_match(tenant_id, term.fragment, term.text),
+        }
+        counts = await self.session.execute(_built(("term-counts",), self._term_counts), params)
         matched, fleet, long_text = counts.one()
         if long_text:
             return None
         total = int(matched)
         if total == 0 or page.offset >= total:
             return [], total
-        keys = self._keys(page)
         descending = page.sort_direction is SortDirection.DESC
-        order = [k.desc() if descending else k.asc() for k in keys]
         offset = 0 if page.after is not None else page.offset
+        after = page.after is not None
         # Two ways to the page: read every match's row and sort them, or walk the tenant's sort
         # index from the start (or the cursor) checking entries against the matches, which
         # finds a page about every fleet / total entries.
         walked = (offset + page.page_size) * int(fleet or 0) / total
+        build: Callable[[PageRequest], Any]
         if walked <= total * _ROW_READ_ENTRIES:
-            # ``id + 0`` cannot be looked up by id: SQLite walks the sort index instead.
-            ids = select(Device.id).where(Device.tenant_id == tenant_id, (Device.id + 0).in_(found))
+            key: tuple[Any, ...] = ("term-walk", page.sort_by, descending, after)
+            build = self._term_walk
         elif page.sort_by == "created_at":
-            # Each match's creation time from the narrow ix_devices_terms_sort (id, tenant,
-            # creation), not from its wide row: SQLite's planner would read the table by rowid,
-            # hence INDEXED BY (which SQLAlchemy does not render for SQLite).
-            rows, _ = await self._load(
-                self._sqlite_sorted_matches(tenant_id, term, page, offset),
-                page,
-                literal(total).label("total"),
-            )
-            return rows, total
+            key = ("term-sorted", descending, after)
+            build = self._sqlite_sorted_matches
         else:
-            # ``tenant_id + 0``: each match's row is read by id, not found along an index.
-            ids = select(Device.id).where(Device.id.in_(found), Device.tenant_id + 0 == tenant_id)
-        ids = ids.where(*self._beyond(keys, page)).order_by(*order)
-        rows, _ = await self._load(
-            ids.limit(page.page_size).offset(offset).subquery("page"),
-            page,
-            literal(total).label("total"),
-        )
+            key = ("term-by-id", page.sort_by, descending, after)
+            build = self._term_by_id
+        statement = _built(key, lambda: build(page))
+        rows, _ = await self._fetch(statement, {**params, **self._at(page, offset)}, total)
         return rows, total
 
-    def _sqlite_sorted_matches(
-        self, tenant_id: int, term: _TermSearch, page: PageRequest, offset: int
-    ) -> Subquery:
-        """SQLite: the ids of a page of term matches sorted by creation, each match looked up in
-        ix_devices_terms_sort (migration 0012)."""
+    def _term_counts(self) -> Any:
+        """SQLite: the matches of ``:match``, the tenant's devices and how many of them have
+        overlong text, in one statement."""
+        tenant = bindparam("tenant_id", type_=Integer)
+        found = self._sqlite_term_ids(bindparam("match", type_=String))
+        return select(
+            select(func.count()).select_from(found.subquery()).scalar_subquery(),
+            self._counted((False, False, False)).scalar_subquery(),
+            self._overlong(tenant).scalar_subquery(),
+        )
+
+    def _term_walk(self, page: PageRequest) -> Select[Any]:
+        """SQLite: a page of term matches found by walking the tenant's sort index."""
+        found = self._sqlite_term_ids(bindparam("match", type_=String))
+        # ``id + 0`` cannot be looked up by id: SQLite walks the sort index instead.
+        return self._ordered(
+            select(Device.id).where(
+                Device.tenant_id == bindparam("tenant_id", type_=Integer),
+                (Device.id + 0).in_(found),
+            ),
+            page,
+        )
+
+    def _term_by_id(self, page: PageRequest) -> Select[Any]:
+        """SQLite: a page of term matches found by reading each match's row."""
+        found = self._sqlite_term_ids(bindparam("match", type_=String))
+        # ``tenant_id + 0``: each match's row is read by id, not found along an index.
+        return self._ordered(
+            select(Device.id).where(
+                Device.id.in_(found),
+                Device.tenant_id + 0 == bindparam("tenant_id", type_=Integer),
+            ),
+            page,
+        )
+
+    def _ordered(self, ids: Select[Any], page: PageRequest) -> Select[Any]:
+        keys = self._keys(page)
+        descending = page.sort_direction is SortDirection.DESC
+        return (
+            ids.where(*self._beyond(keys, page))
+            .order_by(*[k.desc() if descending else k.asc() for k in keys])
+            .limit(bindparam("limit", type_=Integer))
+            .offset(bindparam("offset", type_=Integer))
+        )
+
+    @staticmethod
+    def _sqlite_sorted_matches(page: PageRequest) -> Any:
+        """SQLite: the ids of a page of term matches sorted by creation, each match's creation
+        time looked up in the narrow ix_devices_terms_sort (id, tenant, creation, migration
+        0012) rather than in its wide row: SQLite's planner would read the table by rowid,
+        hence INDEXED BY (which SQLAlchemy does not render for SQLite)."""
         direction = "DESC" if page.sort_direction is SortDirection.DESC else "ASC"
         beyond = ""
         params: list[BindParameter[Any]] = [
-            bindparam("match", _term_match(tenant_id, term.fragment, term.text)),
-            bindparam("tenant", tenant_id),
-            bindparam("limit", page.page_size),
-            bindparam("offset", offset),
+            bindparam("match", type_=String),
+            bindparam("tenant_id", type_=Integer),
+            bindparam("limit", type_=Integer),
+            bindparam("offset", type_=Integer),
         ]
         if page.after is not None:
             beyond = "AND (created_at, id) " + ("<" if direction == "DESC" else ">")
             beyond += " (:after_value, :after_id)"
             params += [
-                bindparam("after_value", page.after.value, type_=Device.created_at.type),
-                bindparam("after_id", page.after.id),
+                bindparam("after_value", type_=Device.created_at.type),
+                bindparam("after_id", type_=Integer),
             ]
         statement = text(
             "SELECT id FROM devices INDEXED BY ix_devices_terms_sort "  # noqa: S608 (constants)
             "WHERE id IN (SELECT rowid FROM device_terms WHERE device_terms MATCH :match) "
-            f"AND tenant_id = :tenant {beyond} "
+            f"AND tenant_id = :tenant_id {beyond} "
             f"ORDER BY created_at {direction}, id {direction} LIMIT :limit OFFSET :offset"
         )
-        return statement.bindparams(*params).columns(id=Integer).subquery("page")
+        return statement.bindparams(*params).columns(id=Integer)
 
     async def _pg_term_page(
         self, tenant_id: int, term: _TermSearch, page: PageRequest
@@ -516,67 +733,66 @@ class DeviceSearchRepository:
         creation is counted and sorted without reading a device row but the page's."""
         if page.sort_by != "created_at":
             return None
-        arms: list[Select[Any]] = [self._pg_term_rows(tenant_id, term.fragment, term.text)]
+        low, high = _term_range(term.fragment)
+        params: dict[str, Any] = {"tenant_id": tenant_id, "low": low, "high": high}
         if term.text:
+            params["like"] = _like(term.fragment)
+        descending = page.sort_direction is SortDirection.DESC
+        after = page.after is not None
+        statement = _built(
+            ("pg-term", term.text, descending, after), lambda: self._pg_term_statement(term, page)
+        )
+        rows, total = await self._fetch(
+            statement, {**params, **self._at(page, 0 if after else page.offset)}
+        )
+        if not rows:
+            # Past the end: the total alone.
+            matched = _built(
+                ("pg-term-total", term.text),
+                lambda: select(self._pg_matched(self._pg_matches(term.text))),
+            )
+            total = int(await self.session.scalar(matched, params) or 0)
+        return None if total < 0 else (rows, total)
+
+    def _pg_matches(self, text: bool) -> Any:
+        """PostgreSQL: (id, creation time) of each device matching the bound term range."""
+        arms: list[Select[Any]] = [self._pg_term_rows(text)]
+        if text:
+            like = bindparam("like", type_=String)
             arms.append(
                 select(Device.id, Device.created_at).where(  # type: ignore[arg-type]
-                    Device.tenant_id == tenant_id,
-                    self._contains(Device.identifier, term.fragment),
+                    Device.tenant_id == bindparam("tenant_id", type_=Integer),
+                    Device.identifier.ilike(like, escape="\\"),
                 )
             )
         # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
-        # The page and its total come from one statement, so the index range is read once.
-        matches = (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
-        # The total, or -1 when the tenant has devices with text too long for the term table
-        # (normally none): checked in the same statement, not in a round trip of its own.
-        matched = case(
-            (self._overlong(tenant_id).scalar_subquery() > 0, literal(-1)),
+        return (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
+
+    def _pg_matched(self, matches: Any) -> ColumnElement[int]:
+        """The total, or -1 when the tenant has devices with text too long for the term table
+        (normally none): checked in the same statement, not in a round trip of its own."""
+        tenant = bindparam("tenant_id", type_=Integer)
+        return case(
+            (self._overlong(tenant).scalar_subquery() > 0, literal(-1)),
             else_=select(func.count()).select_from(matches).scalar_subquery(),
         )
+
+    def _pg_term_statement(self, term: _TermSearch, page: PageRequest) -> Select[Any]:
+        # The page and its total come from one statement, so the index range is read once.
+        matches = self._pg_matches(term.text)
         keys = [matches.c.created_at, matches.c.id]
         descending = page.sort_direction is SortDirection.DESC
-        ids = (
-            select(matches.c.id, matched.label("matched"))
+        return (
+            select(matches.c.id, self._pg_matched(matches).label("matched"))
             .where(*self._beyond(keys, page))
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
-            .limit(page.page_size)
-            .offset(0 if page.after is not None else page.offset)
-            .subquery("page")
+            .limit(bindparam("limit", type_=Integer))
+            .offset(bindparam("offset", type_=Integer))
         )
-        rows, total = await self._load(ids, page, ids.c.matched.label("total"))
-        if not rows:
-            # Past the end: the total alone.
-            total = int(await self.session.scalar(select(matched)) or 0)
-        return None if total < 0 else (rows, total)
 
     def _keys(self, page: PageRequest) -> list[QueryableAttribute[Any]]:
         sort = DEVICE_SORT_COLUMNS[page.sort_by]
         return [sort] if sort is Device.uid else [sort, Device.id]
-
-    async def _rows(
-        self,
-        where: list[ColumnElement[bool]],
-        page: PageRequest,
-        offset: int,
-        limit: int,
-        backwards: bool,
-        total: ColumnElement[Any] | None,
-    ) -> tuple[list[PageRow], int]:
-        keys = self._keys(page)
-        descending = page.sort_direction is SortDirection.DESC
-        walk = descending != backwards
-        ids = (
-            select(Device.id)
-            .where(*where)
-            .order_by(*[k.desc() if walk else k.asc() for k in keys])
-            .limit(limit)
-            .offset(offset)
-            .subquery("page")
-        )
-        # The page's ids come from an index-only walk; only those rows are read and sorted again.
-        return await self._load(
-            ids, page, (total if total is not None else literal(0)).label("total")
-        )
 
     async def _small_match_page(
         self, where: list[ColumnElement[bool]], page: PageRequest
@@ -592,51 +808,45 @@ class DeviceSearchRepository:
             .order_by(*[k.desc() if descending else k.asc() for k in sort])
             .limit(page.page_size)
             .offset(page.offset)
-            .subquery("page")
         )
-        rows, total = await self._load(ids, page, ids.c.matched.label("total"))
+        rows, total = await self._fetch(ids, {})
         if not rows:
             return ([], 0) if page.offset == 0 else None
         return None if total > SMALL_MATCH else (rows, total)
 
-    async def _load(
-        self, ids: Subquery, page: PageRequest, total: Label[Any]
+    async def _fetch(
+        self,
+        ids: Any,
+        params: dict[str, Any],
+        total: int | None = None,
+        *,
+        reverse: bool = False,
     ) -> tuple[list[PageRow], int]:
-        keys = self._keys(page)
-        descending = page.sort_direction is SortDirection.DESC
-        # Whether a device has printers rides along, so a page without any skips that query.
-        printed = exists().where(DevicePrinter.device_id == Device.id).label("printed")
-        # So does whether the tenant defines device settings: most do not, and then the page
-        # skips reading the definitions.
-        defined = (
-            exists().where(DeviceSettingDefinition.tenant_id == Device.tenant_id).label("defined")
-        )
-        result = await self.session.execute(
-            select(Device, Till, printed, total, defined)
-            .join(ids, ids.c.id == Device.id)
-            .outerjoin(Till, Till.id == Device.till_id)
-            .order_by(*[k.desc() if descending else k.asc() for k in keys])
-        )
-        rows = result.all()
-        if not rows:
+        """The page whose ids (with the total beside each, unless ``total`` is given) ``ids``
+        selects, in its order (``reverse``: the other way round), and the total."""
+        found = (await self.session.execute(ids, params)).all()
+        if not found:
             return [], 0
-        # A store row is wide (40 columns, four of them JSON) and a page's devices share a few
-        # stores: read each once, not once per device.
-        store_ids = {d.store_id for d, *_ in rows if d.store_id is not None}
-        stores = (
-            {
-                s.id: s
-                for s in await self.session.scalars(select(Store).where(Store.id.in_(store_ids)))
-            }
-            if store_ids
-            else {}
-        )
-        page_rows = [
-            (d, stores.get(d.store_id) if d.store_id is not None else None, t, bool(p))
-            for d, t, p, _, _ in rows
-        ]
-        self.settings_defined = bool(rows[0][4])
-        return page_rows, int(rows[0][3])
+        page_ids = [row[0] for row in found]
+        if reverse:
+            page_ids.reverse()
+        return await self._page_rows(page_ids), int(found[0][1] if total is None else total)
+
+    async def _page_rows(self, ids: list[int]) -> list[PageRow]:
+        by_id: dict[int, PageRow] = {}
+        store = _LISTED
+        till = store + len(ListedStore._fields)
+        for row in await self.session.execute(_PAGE_ROWS, {"ids": ids}):
+            device = ListedDevice._make(row[:_LISTED])
+            by_id[device.id] = (
+                device,
+                None if row[store] is None else ListedStore._make(row[store:till]),
+                None if row[till] is None else ListedTill._make(row[till : till + 3]),
+                bool(row[-2]),
+            )
+            self.settings_defined = bool(row[-1])
+        # A device deleted between the two statements is left out.
+        return [by_id[i] for i in ids if i in by_id]
 
     # Loading what a page refers to
 

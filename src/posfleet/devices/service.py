@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from posfleet.devices import settings as device_settings
 from posfleet.devices.repository import DeviceRepository
+from posfleet.devices.search_repository import ListedDevice, ListedStore, ListedTill
 from posfleet.errors import BadRequest, NotFound, ValidationFailed
 from posfleet.kit.clock import utcnow
 from posfleet.kit.codes import new_code
@@ -79,6 +80,17 @@ class DeviceDetails:
     device: Device
     store: Store | None
     till: Till | None
+    printers: list[Printer]
+    settings: list[device_settings.SettingView]
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDetails:
+    """A device of a list page: the columns a list shows, as :class:`DeviceDetails` shows them."""
+
+    device: ListedDevice
+    store: ListedStore | None
+    till: ListedTill | None
     printers: list[Printer]
     settings: list[device_settings.SettingView]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from posfleet.devices.service import DeviceDetails
+from posfleet.devices.service import DeviceDetails, ListedDetails
 from posfleet.flow.schemas import (
     OPTIONAL_UID_REGEX,
     UID_REGEX,
@@ -104,7 +104,7 @@ class DeviceResponse(FlowModel):
 
     @classmethod
     def of(
-        cls, details: DeviceDetails, tenant_uid: str, link_code: str | None = None
+        cls, details: DeviceDetails | ListedDetails, tenant_uid: str, link_code: str | None = None
     ) -> DeviceResponse:
         device, store, till = details.device, details.store, details.till
         return cls(
@@ -154,7 +154,7 @@ class DeviceList(FlowModel):
 
     @classmethod
     def of(
-        cls, page: Page[DeviceDetails], tenant_uid: str, next_cursor: str | None = None
+        cls, page: Page[ListedDetails], tenant_uid: str, next_cursor: str | None = None
     ) -> DeviceList:
         return cls(
             items=[DeviceResponse.of(d, tenant_uid) for d in page.items],

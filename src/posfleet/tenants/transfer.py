@@ -12,7 +12,7 @@ An import adds and changes; it never deletes.  An export never holds a secret.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.apps.service import AppFields, AppRegistryService
 from posfleet.deviceflow.access import ClientAccessService
 from posfleet.devices.search import DeviceQuery, DeviceSearchService
-from posfleet.devices.service import DeviceChanges, DeviceDetails, DeviceService, Hardware
+from posfleet.devices.service import DeviceChanges, DeviceService, Hardware, ListedDetails
 from posfleet.errors import AppError
 from posfleet.kit.pagination import PageRequest, SortDirection
-from posfleet.models import Tenant, TenantUser
+from posfleet.models import Device, Tenant, TenantUser
 from posfleet.models.base import new_uid
 from posfleet.runtime import Runtime
 from posfleet.tenants import file_schema as f
@@ -234,8 +234,7 @@ class TenantTransfer:
                 )
             )
         devices = []
-        async for d in self._all_devices(tid):
-            dev = d.device
+        async for dev, d in self._all_devices(tid):
             devices.append(
                 _entry(
                     f.DeviceEntry,
@@ -288,14 +287,18 @@ class TenantTransfer:
             data["deviceFlowClients"] = {"onlyListed": True, "allowedClientIds": listed}
         return {k: v for k, v in data.items() if v != []}
 
-    async def _all_devices(self, tenant_id: int) -> Any:
+    async def _all_devices(self, tenant_id: int) -> AsyncIterator[tuple[Device, ListedDetails]]:
         # Each batch starts after the last device of the one before (keyset paging), so the
-        # export reads the tenant's devices once instead of skipping ever more of them.
+        # export reads the tenant's devices once instead of skipping ever more of them.  A list
+        # page shows some of a device's columns; the file has them all.
         request = PageRequest(1, _DEVICE_BATCH, "uid", SortDirection.ASC)
         while True:
             page = await self.search.page(tenant_id, DeviceQuery(), request)
+            rows = await self.devices.repo.by_ids([item.device.id for item in page.items])
             for item in page.items:
-                yield item
+                device = rows.get(item.device.id)
+                if device is not None:
+                    yield device, item
             if page.next is None:
                 return
             request = replace(request, page_number=request.page_number + 1, after=page.next)
@@ -419,7 +422,7 @@ class _Planner:
         self.method_rows: dict[str, Any] = {}
         self.zero_methods: dict[int, str] = {}
         self.user_rows: dict[str, TenantUser] = {}
-        self.device_rows: dict[str, DeviceDetails] = {}
+        self.device_rows: dict[str, tuple[Device, ListedDetails]] = {}
 
     async def _load(self) -> None:
         """Every row of the tenant the file may name, read once."""
@@ -442,7 +445,7 @@ class _Planner:
                 if method.is_zero_amount:
                     self.zero_methods[store.id] = method.uid
         self.user_rows = {u.user_code: u for u in await t.users.list_users(tid)}
-        self.device_rows = {d.device.uid: d async for d in t._all_devices(tid)}
+        self.device_rows = {dev.uid: (dev, d) async for dev, d in t._all_devices(tid)}
 
     def _catalogue(self) -> None:
         t = self.t
@@ -835,14 +838,14 @@ class _Planner:
 
             self.add("+", "device", entry.device_uid, create)
             return
-        device = found.device
+        device, found_listed = found
         current: dict[str, Any] = {
             "name": device.name,
             "app_code": device.app_code,
-            "store_uid": found.store.uid if found.store else None,
-            "till_uid": found.till.uid if found.till else None,
-            "printer_uids": [p.uid for p in found.printers],
-            "settings": {s.key: s.value for s in found.settings if s.value},
+            "store_uid": found_listed.store.uid if found_listed.store else None,
+            "till_uid": found_listed.till.uid if found_listed.till else None,
+            "printer_uids": [p.uid for p in found_listed.printers],
+            "settings": {s.key: s.value for s in found_listed.settings if s.value},
             "vendor": device.vendor,
             "model_number": device.model_number,
             "mac_address": (device.mac_address or "").upper(),

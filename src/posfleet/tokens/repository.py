@@ -13,6 +13,17 @@ _TENANT_AND_DEVICE = (
     .outerjoin(Device, and_(Device.tenant_id == Tenant.id, Device.uid == bindparam("device_uid")))
     .where(Tenant.uid == bindparam("tenant_uid"))
 )
+_TENANT_AND_USER = (
+    select(Tenant, TenantUser)
+    .outerjoin(
+        TenantUser,
+        and_(TenantUser.tenant_id == Tenant.id, TenantUser.uid == bindparam("user_uid")),
+    )
+    .where(Tenant.uid == bindparam("tenant_uid"))
+)
+_USER = select(TenantUser).where(
+    TenantUser.tenant_id == bindparam("tenant_id"), TenantUser.uid == bindparam("user_uid")
+)
 
 
 class TokenRepository:
@@ -34,21 +45,12 @@ class TokenRepository:
         self, tenant_uid: str, user_uid: str
     ) -> tuple[Tenant | None, TenantUser | None]:
         """The tenant and its user in one round trip (an admin token is checked per request)."""
-        row = (
-            await self.session.execute(
-                select(Tenant, TenantUser)
-                .outerjoin(
-                    TenantUser, and_(TenantUser.tenant_id == Tenant.id, TenantUser.uid == user_uid)
-                )
-                .where(Tenant.uid == tenant_uid)
-            )
-        ).first()
+        params = {"tenant_uid": tenant_uid, "user_uid": user_uid}
+        row = (await self.session.execute(_TENANT_AND_USER, params)).first()
         return (None, None) if row is None else (row[0], row[1])
 
     async def user(self, tenant_id: int, uid: str) -> TenantUser | None:
-        return await self.session.scalar(
-            select(TenantUser).where(TenantUser.tenant_id == tenant_id, TenantUser.uid == uid)
-        )
+        return await self.session.scalar(_USER, {"tenant_id": tenant_id, "user_uid": uid})
 
     async def device(self, tenant_id: int, uid: str) -> Device | None:
         return await self.session.scalar(
