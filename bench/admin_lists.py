@@ -4,10 +4,12 @@
 
 Loads ``--devices`` devices into one tenant (bulk insert: executemany on SQLite, COPY on a
 throwaway PostgreSQL the script starts itself, with progress), serves posfleet on loopback and
-reports p50/p99 of HTTP round trips for: the first list page, a deep list page (the middle of
-the fleet) by ``pageNumber`` and by ``cursor``, a search by name fragment and a free-text search;
-then the server worker's resident memory (``VmRSS``, and its peak ``VmHWM``, from
-``/proc/<pid>/status``) and the load average.  Run by hand, not by the tests.
+reports p50/p99 of HTTP round trips, timed by ``wrk`` with one connection (one request at a
+time), and the server's CPU per request for: the first list page, a deep list page (the middle
+of the fleet) by ``pageNumber`` and by ``cursor``, a search by name fragment and a free-text
+search (each a random word of :data:`WORDS`); then the server worker's resident memory
+(``VmRSS``, and its peak ``VmHWM``, from ``/proc/<pid>/status``) and the load average.  Run by
+hand, not by the tests.
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import secrets
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +34,9 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import loadgen
 from tests import factories
 from tests.support.postgres import running_postgres
 
@@ -205,53 +207,85 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def measure(base: str, tenant_uid: str, token: str, total: int, n: int) -> dict[str, list[float]]:
-    url = f"{base}/v2/tenants/{tenant_uid}/devices"
+SEARCH = """
+local words = {%(words)s}
+math.randomseed(7)
+request = function()
+  local word = words[math.random(#words)]
+  return wrk.format("POST", %(path)s, nil, %(prefix)s .. word .. %(suffix)s)
+end
+"""
+
+
+def measure(
+    base: str, tenant_uid: str, token: str, total: int, seconds: float, workdir: Path, pid: int
+) -> dict[str, loadgen.Phase]:
+    """Each query in turn under ``wrk -c1`` (one request at a time) for ``seconds``."""
+    path = f"/v2/tenants/{tenant_uid}/devices"
     deep = max(2, (total // 50) // 2)
-    rng = random.Random(7)
-    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-        before = client.get(f"{url}?pageNumber={deep - 1}")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(headers=headers, timeout=60) as client:
+        before = client.get(f"{base}{path}?pageNumber={deep - 1}")
         cursor = before.raise_for_status().json()["paging"]["nextCursor"]
+    words = ", ".join(loadgen.lua_string(w) for w in WORDS)
+
+    def get(target: str) -> str:
+        return f"wrk.path = {loadgen.lua_string(target)}\n"
+
+    def search(field: str, prefix: str) -> str:
+        body = json.dumps({field: "WORD"}).split("WORD")
+        return SEARCH % {
+            "words": words,
+            "path": loadgen.lua_string(f"{path}/search"),
+            "prefix": loadgen.lua_string(body[0] + prefix),
+            "suffix": loadgen.lua_string(body[1]),
+        }
+
     cases = {
-        "list, first page": lambda: ("GET", url, None),
-        f"list, page {deep} (middle)": lambda: ("GET", f"{url}?pageNumber={deep}", None),
-        f"list, page {deep} by cursor": lambda: ("GET", f"{url}?cursor={cursor}", None),
-        "search, name fragment": lambda: ("POST", f"{url}/search", {"name": rng.choice(WORDS)}),
-        "search, free text": lambda: (
-            "POST", f"{url}/search", {"query": f"6.1.0-{rng.choice(WORDS)}"}),
+        "list, first page": (get(path), ("GET", path, None)),
+        f"list, page {deep} (middle)": (
+            get(f"{path}?pageNumber={deep}"), ("GET", f"{path}?pageNumber={deep}", None)),
+        f"list, page {deep} by cursor": (
+            get(f"{path}?cursor={cursor}"), ("GET", f"{path}?cursor={cursor}", None)),
+        "search, name fragment": (
+            search("name", ""), ("POST", f"{path}/search", {"name": WORDS[0]})),
+        "search, free text": (
+            search("query", "6.1.0-"), ("POST", f"{path}/search", {"query": f"6.1.0-{WORDS[0]}"})),
     }  # fmt: skip
-    timings: dict[str, list[float]] = {}
-    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-        for label, make in cases.items():
-            for _ in range(3):  # warm up
-                method, target, body = make()
-                client.request(method, target, json=body).raise_for_status()
-            samples = []
-            for _ in range(n):
-                method, target, body = make()
-                t0 = time.perf_counter()
-                r = client.request(method, target, json=body)
-                samples.append((time.perf_counter() - t0) * 1000)
-                r.raise_for_status()
-            timings[label] = samples
-            last = r.json()["paging"]
+    phases: dict[str, loadgen.Phase] = {}
+    with httpx.Client(headers=headers, timeout=60) as client:
+        for n, (label, (script, (method, target, body))) in enumerate(cases.items()):
+            answer = client.request(method, base + target, json=body).raise_for_status()
+            paging = answer.json()["paging"]
             print(
-                f"    {label:<28} pageNumber={last['pageNumber']:,} "
-                f"totalCount={last['totalCount']:,}"
+                f"    {label:<28} pageNumber={paging['pageNumber']:,} "
+                f"totalCount={paging['totalCount']:,}"
             )
-    return timings
+            script = "".join(loadgen.lua_headers(headers)) + script
+            # A second of warm-up, then the measured phase.
+            for length in (1.0, seconds):
+                lua = workdir / f"case{n}.lua"
+                cpu = (pid, loadgen.tree_cpu_seconds(pid))
+                proc = loadgen.start_wrk(base + path, script, lua, length, 1)
+                phase = loadgen.finish_wrk(proc, length, cpu, None)
+                if phase.non2xx or phase.socket_errors:
+                    raise RuntimeError(f"{label}: {phase}")
+            phases[label] = phase
+    return phases
 
 
-def report(backend: str, timings: dict[str, list[float]]) -> None:
-    print(f"\n  {backend}: milliseconds per HTTP request")
-    print(f"  {'query':<30}{'p50':>8}{'p99':>8}")
-    for label, samples in timings.items():
-        p99 = statistics.quantiles(samples, n=100)[98] if len(samples) > 1 else samples[0]
-        print(f"  {label:<30}{statistics.median(samples):>8.1f}{p99:>8.1f}")
+def report(backend: str, phases: dict[str, loadgen.Phase]) -> None:
+    print(f"\n  {backend}: milliseconds per HTTP request (wrk -c1), server CPU per request")
+    print(f"  {'query':<30}{'p50':>8}{'p99':>8}{'requests':>10}{'CPU µs':>9}")
+    for label, phase in phases.items():
+        print(
+            f"  {label:<30}{phase.p50_ms:>8.1f}{phase.p99_ms:>8.1f}"
+            f"{phase.requests:>10,}{phase.cpu_us:>9,.0f}"
+        )
 
 
 def run(
-    backend: str, url: str, devices: int, batch: int, n: int, loaded: Path | None = None
+    backend: str, url: str, devices: int, batch: int, seconds: float, loaded: Path | None = None
 ) -> None:
     """Load the fleet (or, with ``loaded`` naming a file written by an earlier run on the same
     database, only migrate it to the current schema) and measure."""
@@ -276,9 +310,10 @@ def run(
     token = asyncio.run(sign_in(settings, tenant_id, user_id))
     with serving(settings) as (base, pid):
         print(f"  load average before: {load_average()}")
-        timings = measure(base, tenant_uid, token, devices, n)
+        with tempfile.TemporaryDirectory(prefix="posfleet-wrk-") as workdir:
+            phases = measure(base, tenant_uid, token, devices, seconds, Path(workdir), pid)
         print(f"  load average after: {load_average()}")
-        report(backend, timings)
+        report(backend, phases)
         print(f"\n  server worker after the run: {memory(pid)}")
 
 
@@ -286,7 +321,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--requests", type=int, default=200, help="samples per query")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per query")
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument(
         "--keep-sqlite",
@@ -302,11 +337,11 @@ def main() -> None:
             db = where / f"bench-{args.devices}.db"
             loaded = where / f"bench-{args.devices}.json" if args.keep_sqlite else None
             url = f"sqlite+aiosqlite:///{db}"
-            run("sqlite", url, args.devices, args.batch, args.requests, loaded)
+            run("sqlite", url, args.devices, args.batch, args.seconds, loaded)
         if args.backend in ("postgresql", "both"):
             with running_postgres() as pg:
                 url = pg.create_database("bench")
-                run("postgresql", url, args.devices, args.batch, args.requests)
+                run("postgresql", url, args.devices, args.batch, args.seconds)
 
 
 if __name__ == "__main__":

@@ -528,19 +528,14 @@ class DeviceSearchRepository:
         params = self._list_params(tenant_id, q)
 
         def ids(backwards: bool, counted: bool) -> Any:
+            def build() -> Select[Any]:
+                total = self._counted(shape).scalar_subquery() if counted else None
+                return self._ids(self._list_where(shape), page, backwards, total)
+
             after = page.after is not None
-            key = (
-                "list",
-                self.postgres,
-                shape,
-                page.sort_by,
-                page.sort_direction,
-                backwards,
-                counted,
-                after,
-            )
-            total = self._counted(shape).scalar_subquery() if counted else None
-            return _built(key, lambda: self._ids(self._list_where(shape), page, backwards, total))
+            direction = page.sort_direction
+            key = ("list", shape, page.sort_by, direction, backwards, counted, after)
+            return _built(key, build)
 
         if page.after is not None or page.offset == 0:
             # The total rides along with the page.
