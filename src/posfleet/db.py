@@ -41,6 +41,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 log = structlog.get_logger("posfleet.db")
 
 READONLY = "posfleet_readonly"
+PER_STATEMENT = "posfleet_per_statement"
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -51,9 +52,13 @@ def _sqlite_begin(conn: Any) -> None:
     # each on its own snapshot, as every statement does under PostgreSQL's READ COMMITTED, so
     # that a unit of work does not hold the one write lock through its reads and password
     # checks.  Spends stay exact: they are conditional UPDATEs checked by row count.
-    if conn.get_execution_options().get(READONLY):
+    options = conn.get_execution_options()
+    if options.get(READONLY):
         conn.info.pop(_BEGIN_AT_FIRST_WRITE, None)
-        conn.exec_driver_sql("BEGIN")
+        if not options.get(PER_STATEMENT):
+            conn.exec_driver_sql("BEGIN")
+        # else each statement is a read transaction of its own (sqlite3's autocommit mode), as
+        # under PostgreSQL's AUTOCOMMIT: no hand-off to the connection's thread for BEGIN.
     else:
         conn.info[_BEGIN_AT_FIRST_WRITE] = True
 
@@ -489,14 +494,17 @@ def create_sessionmaker(
     ``per_statement`` sessions commit every statement on its own (PostgreSQL AUTOCOMMIT): no
     BEGIN and COMMIT round trips, for requests whose reads need no common snapshot (READ
     COMMITTED gives each statement its own anyway) and whose every write stands alone.  On
-    SQLite, where a transaction costs no round trip, they are ordinary units of work: deferred
-    when ``readonly``, else holding the write lock from their first statement.
+    SQLite ``readonly`` ones run each statement in a read transaction of its own too (no BEGIN
+    hand-off to the connection's thread); writing ones are ordinary units of work, holding the
+    write lock from their first write.
     """
     options: dict[str, Any] = {}
     if readonly:
         options[READONLY] = True
     if per_statement and engine.dialect.name != "sqlite":
         options["isolation_level"] = "AUTOCOMMIT"
+    elif per_statement and readonly:
+        options[PER_STATEMENT] = True
     bind = engine.execution_options(**options) if options else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 

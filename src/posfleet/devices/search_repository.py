@@ -706,17 +706,19 @@ class DeviceSearchRepository:
             bindparam("offset", type_=Integer),
         ]
         if page.after is not None:
-            beyond = "AND (created_at, id) " + ("<" if direction == "DESC" else ">")
+            beyond = "AND (d.created_at, d.id) " + ("<" if direction == "DESC" else ">")
             beyond += " (:after_value, :after_id)"
             params += [
                 bindparam("after_value", type_=Device.created_at.type),
                 bindparam("after_id", type_=Integer),
             ]
+        # Each match as it comes out of the term table, joined to its index entry (CROSS JOIN:
+        # in that order): no list of the matches is built first.
         statement = text(
-            "SELECT id FROM devices INDEXED BY ix_devices_terms_sort "  # noqa: S608 (constants)
-            "WHERE id IN (SELECT rowid FROM device_terms WHERE device_terms MATCH :match) "
-            f"AND tenant_id = :tenant_id {beyond} "
-            f"ORDER BY created_at {direction}, id {direction} LIMIT :limit OFFSET :offset"
+            "SELECT d.id FROM device_terms CROSS JOIN "  # noqa: S608 (constants)
+            "devices AS d INDEXED BY ix_devices_terms_sort ON d.id = device_terms.rowid "
+            f"WHERE device_terms MATCH :match AND d.tenant_id = :tenant_id {beyond} "
+            f"ORDER BY d.created_at {direction}, d.id {direction} LIMIT :limit OFFSET :offset"
         )
         return statement.bindparams(*params).columns(id=Integer)
 
