@@ -11,7 +11,10 @@
   reading a device: SQLite's ``device_terms`` FTS5 table (``<tenant>`<term>`` tokens, rowid =
   device id); PostgreSQL's ``device_terms`` table, whose btree yields each match's device and
   creation time from a range scan.  A page of matches is then found without reading the wide
-  rows of every match (:meth:`DeviceSearchRepository._term_page`).  Fragments the terms cannot
+  rows of every match (:meth:`DeviceSearchRepository._term_page`).  On SQLite, a tenant whose
+  creation times grow with its device ids (not listed in ``devices_out_of_order``, migration
+  0013) has its matches sorted by creation in the term table's own rowid order: a page by
+  creation is the first matches the table yields.  Fragments the terms cannot
   take (shorter than three or longer than 64 characters, spaces, quotes, backslash, backtick,
   not ASCII) use the trigram indexes of migration 0002 (``pg_trgm`` GIN, ``devices_fts``).
 * Free text is a union of indexable arms: the device's own columns through the trigram index,
@@ -92,6 +95,8 @@ _FTS = table(
 )
 # The term tables of migration 0012 (SQLite: FTS5; PostgreSQL: a btree-keyed table).
 _TERMS = table("device_terms", column("rowid"), column("device_terms"))
+# SQLite: the tenants with a device created before one with a lower id (migration 0013).
+_OUT_OF_ORDER = table("devices_out_of_order", column("tenant_id"))
 _PG_TERMS = table(
     "device_terms",
     column("tenant_id"),
@@ -174,7 +179,10 @@ _PAGE_ROWS = (
     )
     .outerjoin(Store, Store.id == Device.store_id)
     .outerjoin(Till, Till.id == Device.till_id)
-    .where(Device.id.in_(bindparam("ids", expanding=True)))
+    .where(
+        Device.id.in_(bindparam("ids", expanding=True)),
+        Device.tenant_id == bindparam("tenant_id", type_=Integer),
+    )
 )
 
 _T = TypeVar("_T")
@@ -265,6 +273,8 @@ class DeviceSearchRepository:
         self._places: tuple[list[int], list[int]] = ([], [])
         # Whether the tenant of the last page loaded defines device settings.
         self.settings_defined = True
+        # The tenant of the page being read.
+        self._tenant_id = 0
 
     # Filters
 
@@ -501,6 +511,7 @@ class DeviceSearchRepository:
         :data:`SMALL_MATCH` matches finds them once, counts and sorts them.  Other pages count
         first, and a page past the middle is read from the far end of the index.
         """
+        self._tenant_id = tenant_id
         if q.counted_by_triggers:
             return await self._list_page(tenant_id, q, page)
         await self._prepare(tenant_id, q)
@@ -619,7 +630,7 @@ class DeviceSearchRepository:
             "match": _term_match(tenant_id, term.fragment, term.text),
         }
         counts = await self.session.execute(_built(("term-counts",), self._term_counts), params)
-        matched, fleet, long_text = counts.one()
+        matched, fleet, long_text, out_of_order = counts.one()
         if long_text:
             return None
         total = int(matched)
@@ -628,6 +639,12 @@ class DeviceSearchRepository:
         descending = page.sort_direction is SortDirection.DESC
         offset = 0 if page.after is not None else page.offset
         after = page.after is not None
+        if page.sort_by == "created_at" and not after and not out_of_order:
+            # Creation times grow with ids in this tenant: the order by (creation, id) is the
+            # term table's own rowid order, and the page is the matches it yields first.
+            statement = _built(("term-rowid", descending), lambda: self._term_rowid_page(page))
+            rows, _ = await self._fetch(statement, {**params, **self._at(page, offset)}, total)
+            return rows, total
         # Two ways to the page: read every match's row and sort them, or walk the tenant's sort
         # index from the start (or the cursor) checking entries against the matches, which
         # finds a page about every fleet / total entries.
@@ -647,15 +664,30 @@ class DeviceSearchRepository:
         return rows, total
 
     def _term_counts(self) -> Any:
-        """SQLite: the matches of ``:match``, the tenant's devices and how many of them have
-        overlong text, in one statement."""
+        """SQLite: the matches of ``:match``, the tenant's devices, how many of them have
+        overlong text and whether they are out of creation order, in one statement."""
         tenant = bindparam("tenant_id", type_=Integer)
         found = self._sqlite_term_ids(bindparam("match", type_=String))
         return select(
             select(func.count()).select_from(found.subquery()).scalar_subquery(),
             self._counted((False, False, False)).scalar_subquery(),
             self._overlong(tenant).scalar_subquery(),
+            exists().where(_OUT_OF_ORDER.c.tenant_id == tenant),
         )
+
+    @staticmethod
+    def _term_rowid_page(page: PageRequest) -> Any:
+        """SQLite: a page of term matches in rowid (device id) order."""
+        direction = "DESC" if page.sort_direction is SortDirection.DESC else "ASC"
+        statement = text(
+            "SELECT rowid AS id FROM device_terms WHERE device_terms MATCH :match "  # noqa: S608
+            f"ORDER BY rowid {direction} LIMIT :limit OFFSET :offset"
+        )
+        return statement.bindparams(
+            bindparam("match", type_=String),
+            bindparam("limit", type_=Integer),
+            bindparam("offset", type_=Integer),
+        ).columns(id=Integer)
 
     def _term_walk(self, page: PageRequest) -> Select[Any]:
         """SQLite: a page of term matches found by walking the tenant's sort index."""
@@ -833,7 +865,8 @@ class DeviceSearchRepository:
         by_id: dict[int, PageRow] = {}
         store = _LISTED
         till = store + len(ListedStore._fields)
-        for row in await self.session.execute(_PAGE_ROWS, {"ids": ids}):
+        params = {"ids": ids, "tenant_id": self._tenant_id}
+        for row in await self.session.execute(_PAGE_ROWS, params):
             device = ListedDevice._make(row[:_LISTED])
             by_id[device.id] = (
                 device,

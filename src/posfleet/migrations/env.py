@@ -12,9 +12,9 @@ from posfleet.config import Settings
 from posfleet.db import create_engine
 from posfleet.models import Base
 
-# Search structures migrations 0002 and 0012 keep in the database itself (FTS5 tables on SQLite,
-# trigram indexes and the term table on PostgreSQL); no ORM model describes them, so `db check`
-# leaves them out.
+# Search structures migrations 0002, 0012 and 0013 keep in the database itself (FTS5 tables and
+# the tenants with devices out of creation order on SQLite, trigram indexes and the term table on
+# PostgreSQL); no ORM model describes them, so `db check` leaves them out.
 UNMAPPED_SEARCH_OBJECTS = (
     "devices_fts",
     "ix_devices_trgm_",
@@ -22,6 +22,7 @@ UNMAPPED_SEARCH_OBJECTS = (
     "ix_devices_terms_sort",
     "pk_device_terms",
     "ix_devices_long_text",
+    "devices_out_of_order",
 )
 # The change log migration 0010 keeps for kit/changes.py on SQLite, written only by triggers.
 UNMAPPED_CHANGE_LOG = ("auth_changes",)

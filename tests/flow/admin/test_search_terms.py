@@ -3,6 +3,8 @@ check of each device's text finds, through writes, on pages of many matches, per
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from sqlalchemy import text
@@ -12,6 +14,7 @@ from posfleet.devices import search_repository
 from posfleet.devices.service import DeviceService
 from posfleet.models.enums import AppCode
 from posfleet.runtime import Runtime
+from tests import factories
 from tests.flow.admin.support import Admin, admin
 
 NAMES = [
@@ -278,3 +281,67 @@ async def test_an_update_that_leaves_the_text_alone_writes_no_term(
     after = (await session.execute(query, {"id": device.id})).all()
     assert {t for _, t in after} != {t for _, t in before}
     assert "süd" in {t for _, t in after}
+
+
+async def out_of_order(session: AsyncSession, backend: str) -> set[int]:
+    """SQLite: the tenants migration 0013 lists as having devices out of creation order."""
+    if backend != "sqlite":
+        return set()
+    return set((await session.scalars(text("SELECT tenant_id FROM devices_out_of_order"))).all())
+
+
+@pytest.mark.parametrize("how", ["created", "changed"])
+async def test_term_matches_are_sorted_by_creation_when_ids_are_not_in_creation_order(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    runtime: Runtime,
+    backend: str,
+    how: str,
+) -> None:
+    """On SQLite a term search of a tenant whose creation times grow with its ids takes the
+    term table's id order as the order by creation; a device written with an earlier creation
+    time than older devices (``created``, as an import keeping creation times writes it) or given
+    one afterwards (``changed``) marks its tenant, which is then sorted the general way."""
+    in_order, _ = await fleet(session, runtime)
+    a, _ = await fleet(session, runtime)
+    device_rows = await DeviceService(session, runtime).repo.overview(a.tenant.id, None)
+    earliest = min(d.created_at for d, *_ in device_rows)
+    assert not {in_order.tenant.id, a.tenant.id} & await out_of_order(session, backend)
+    if how == "created":
+        await factories.device(
+            session, a.tenant, name="kasse backdated", created_at=earliest - timedelta(days=1)
+        )
+    else:
+        device, _ = await DeviceService(session, runtime).create(
+            a.tenant.id, name="kasse backdated", app_code=AppCode.CLIENT, actor="t"
+        )
+        await session.flush()
+        device.created_at = earliest - timedelta(days=1)
+    await session.commit()
+    if backend == "sqlite":
+        listed_now = await out_of_order(session, backend)
+        assert a.tenant.id in listed_now
+        assert in_order.tenant.id not in listed_now
+    for tenant in (in_order, a):
+        texts = [*texts_of(tenant), *([("kasse backdated", "")] if tenant is a else [])]
+        for sort in (("createdAt", "ASC"), ("createdAt", "DESC")):
+            everything = await listed(client, tenant, sort)
+            for fragment, free in (("kasse", False), ("kasse", True), ("6.1.0-kasse1", True)):
+                hits = expected(fragment, texts, free)
+                in_sorted = [n for n in everything if n in hits]
+                body = {"query" if free else "name": fragment}
+                assert await found(client, tenant, sort=sort, **body) == in_sorted, (body, sort)
+                assert await found(client, tenant, page_size=2, sort=sort, **body) == in_sorted
+                for number in (1, 2):
+                    r = await client.post(
+                        tenant.url(
+                            f"/search?pageSize=2&pageNumber={number}"
+                            f"&sortBy={sort[0]}&sortDirection={sort[1]}"
+                        ),
+                        json=body,
+                        headers=tenant.headers,
+                    )
+                    assert r.status_code == 200, r.text
+                    names = [i["name"] for i in r.json()["items"]]
+                    assert names == in_sorted[(number - 1) * 2 : number * 2], (body, sort, number)
+    assert (await found(client, a, sort=("createdAt", "ASC"), name="kasse"))[0] == "kasse backdated"
