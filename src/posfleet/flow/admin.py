@@ -159,7 +159,9 @@ def _list(
     following = (
         None if result.next is None else cursors.encode(runtime.secret, scope, page, result.next)
     )
-    return _json(DeviceList.of(result, tenant_uid, following))
+    return Response(
+        DeviceList.json_of(result, tenant_uid, following), media_type="application/json"
+    )
 
 
 def _json(answer: FlowModel) -> Response:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.devices.service import DeviceService
-from posfleet.models import DeviceSettingDefinition
-from posfleet.models.enums import AppCode, PrinterType, SettingType
+from posfleet.devices.search_repository import ListedDevice, ListedStore, ListedTill
+from posfleet.devices.service import DeviceService, ListedDetails
+from posfleet.devices.settings import SettingView
+from posfleet.flow.admin_schemas import DeviceList
+from posfleet.kit.pagination import Page
+from posfleet.models import DeviceSettingDefinition, Printer
+from posfleet.models.enums import AppCode, DeviceStatus, PrinterType, SettingType
 from posfleet.runtime import Runtime
 from tests import factories
 from tests.flow.admin.support import Admin, admin
@@ -282,3 +289,37 @@ async def test_a_fragment_of_several_words_matches_only_where_it_appears_whole(
     assert await names(client, a, q, query="amd64") == ["d5", "d7"]
     assert await names(client, a, q, name="D5 Kasse") == ["d5"]
     assert await names(client, a, q, query="d5 kasse") == ["d5"]
+
+
+def test_a_page_as_json_is_what_its_model_would_write() -> None:
+    """Lists write their JSON straight from the page's rows (DeviceList.json_of); it must be the
+    JSON the response model writes, for every kind of value a device shows."""
+    moments = [
+        datetime(2026, 12, 2, 13, 9, 24, 979687, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),  # no microseconds
+        datetime(2025, 6, 30, 23, 59, 59, 1, tzinfo=timezone(timedelta(hours=2))).astimezone(UTC),
+    ]
+    printer = Printer(uid="printer-1", name="Kjøkken", type=PrinterType.RECEIPT)
+    theme = SettingView(
+        "ui.theme", "dark", SettingType.STRING, ["dark", "light"], "", "Theme", True
+    )
+    kinds = [(s, a) for s in DeviceStatus for a in AppCode]
+    items = [
+        ListedDetails(
+            device=ListedDevice(
+                n, f"dev-{n}", f"Kasse {n} «Sør»", None if n % 2 else f"ident-{n}",
+                "Linux 6.1 \"quoted\" \\ back\nline", status, app, moments[n % 3], "admin",
+                moments[(n + 1) % 3], "", None if n % 2 else moments[(n + 2) % 3], "user-1", "",
+                None, None,
+            ),
+            store=None if n % 3 == 0 else ListedStore("store-1", "Karl Johan", "" if n else "o"),
+            till=None if n % 2 else ListedTill("till-1", "Till 1", n),
+            printers=[printer] if n % 2 else [],
+            settings=[theme] if n % 3 == 1 else [],
+        )
+        for n, (status, app) in enumerate(kinds)
+    ]  # fmt: skip
+    for cursor in (None, "next-page"):
+        page = Page(items, 3, 50, 1_000_001)
+        expected = DeviceList.of(page, "tenant-1", cursor).model_dump_json()
+        assert json.loads(DeviceList.json_of(page, "tenant-1", cursor)) == json.loads(expected)
