@@ -321,7 +321,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per query")
+    parser.add_argument("--seconds", type=int, default=5, help="measured seconds per query")
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument(
         "--keep-sqlite",
