@@ -25,7 +25,7 @@ from posfleet.flow.admin_schemas import (
     DeviceUpdateRequest,
 )
 from posfleet.flow.auth import AdminPrincipal, AdminReaderPrincipal
-from posfleet.flow.schemas import UID_REGEX, FlowModel
+from posfleet.flow.schemas import UID_REGEX
 from posfleet.http import DbSession, ReadSession, RuntimeDep, SettingsDep
 from posfleet.kit import cursor as cursors
 from posfleet.kit.idempotency import IdempotencyStore, check_key, request_hash
@@ -159,15 +159,10 @@ def _list(
     following = (
         None if result.next is None else cursors.encode(runtime.secret, scope, page, result.next)
     )
-    return Response(
-        DeviceList.json_of(result, tenant_uid, following), media_type="application/json"
-    )
-
-
-def _json(answer: FlowModel) -> Response:
-    """``answer`` as JSON.  It was built and checked by its model once; returning the model
-    would make FastAPI validate and convert every item of a page a second time."""
-    return Response(answer.model_dump_json(), media_type="application/json")
+    # Written straight from the page's rows: returning the model would make FastAPI validate
+    # and convert every item of a page again.
+    answer = DeviceList.json_of(result, tenant_uid, following)
+    return Response(answer, media_type="application/json")
 
 
 StoreFilter = Annotated[str | None, Query(alias="deviceStoreUid", pattern=UID_REGEX, max_length=64)]
