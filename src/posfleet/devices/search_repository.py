@@ -629,22 +629,31 @@ class DeviceSearchRepository:
             "tenant_id": tenant_id,
             "match": _term_match(tenant_id, term.fragment, term.text),
         }
-        counts = await self.session.execute(_built(("term-counts",), self._term_counts), params)
-        matched, fleet, long_text, out_of_order = counts.one()
+        descending = page.sort_direction is SortDirection.DESC
+        after = page.after is not None
+        counts = None
+        if page.sort_by == "created_at" and not after:
+            # Most tenants' creation times grow with their ids: then the order by (creation, id)
+            # is the term table's own rowid order, and the page is the matches it yields first.
+            # One statement asks for that page and the counts that say whether it holds.
+            statement = _built(("term-rowid", descending), lambda: self._term_rowid_page(page))
+            found = (
+                await self.session.execute(statement, {**params, **self._at(page, page.offset)})
+            ).all()
+            if found:
+                counts = found[0][1:]
+                if not counts[2] and not counts[3]:  # no overlong text, not out of order
+                    return await self._page_rows([row[0] for row in found]), int(counts[0])
+        if counts is None:
+            statement = _built(("term-counts",), lambda: select(*self._term_counts()))
+            counts = (await self.session.execute(statement, params)).one()
+        matched, fleet, long_text, _ = counts
         if long_text:
             return None
         total = int(matched)
         if total == 0 or page.offset >= total:
             return [], total
-        descending = page.sort_direction is SortDirection.DESC
-        offset = 0 if page.after is not None else page.offset
-        after = page.after is not None
-        if page.sort_by == "created_at" and not after and not out_of_order:
-            # Creation times grow with ids in this tenant: the order by (creation, id) is the
-            # term table's own rowid order, and the page is the matches it yields first.
-            statement = _built(("term-rowid", descending), lambda: self._term_rowid_page(page))
-            rows, _ = await self._fetch(statement, {**params, **self._at(page, offset)}, total)
-            return rows, total
+        offset = 0 if after else page.offset
         # Two ways to the page: read every match's row and sort them, or walk the tenant's sort
         # index from the start (or the cursor) checking entries against the matches, which
         # finds a page about every fleet / total entries.
@@ -663,31 +672,29 @@ class DeviceSearchRepository:
         rows, _ = await self._fetch(statement, {**params, **self._at(page, offset)}, total)
         return rows, total
 
-    def _term_counts(self) -> Any:
+    def _term_counts(self) -> list[Any]:
         """SQLite: the matches of ``:match``, the tenant's devices, how many of them have
-        overlong text and whether they are out of creation order, in one statement."""
+        overlong text and whether they are out of creation order, as columns."""
         tenant = bindparam("tenant_id", type_=Integer)
         found = self._sqlite_term_ids(bindparam("match", type_=String))
-        return select(
+        return [
             select(func.count()).select_from(found.subquery()).scalar_subquery(),
             self._counted((False, False, False)).scalar_subquery(),
             self._overlong(tenant).scalar_subquery(),
             exists().where(_OUT_OF_ORDER.c.tenant_id == tenant),
-        )
+        ]
 
-    @staticmethod
-    def _term_rowid_page(page: PageRequest) -> Any:
-        """SQLite: a page of term matches in rowid (device id) order."""
-        direction = "DESC" if page.sort_direction is SortDirection.DESC else "ASC"
-        statement = text(
-            "SELECT rowid AS id FROM device_terms WHERE device_terms MATCH :match "  # noqa: S608
-            f"ORDER BY rowid {direction} LIMIT :limit OFFSET :offset"
+    def _term_rowid_page(self, page: PageRequest) -> Select[Any]:
+        """SQLite: a page of term matches in rowid (device id) order, each row with the
+        columns of :meth:`_term_counts`."""
+        rowid = _TERMS.c.rowid
+        return (
+            select(rowid.label("id"), *self._term_counts())
+            .where(_TERMS.c.device_terms.op("MATCH")(bindparam("match", type_=String)))
+            .order_by(rowid.desc() if page.sort_direction is SortDirection.DESC else rowid.asc())
+            .limit(bindparam("limit", type_=Integer))
+            .offset(bindparam("offset", type_=Integer))
         )
-        return statement.bindparams(
-            bindparam("match", type_=String),
-            bindparam("limit", type_=Integer),
-            bindparam("offset", type_=Integer),
-        ).columns(id=Integer)
 
     def _term_walk(self, page: PageRequest) -> Select[Any]:
         """SQLite: a page of term matches found by walking the tenant's sort index."""
