@@ -269,8 +269,9 @@ class DeviceSearchRepository:
         self.postgres = session.get_bind().dialect.name == "postgresql"
         # Set by :meth:`page` when the query is one term search and nothing else.
         self._term: _TermSearch | None = None
-        # Free text: the ids of the tenant's stores and tills whose names match.
-        self._places: tuple[list[int], list[int]] = ([], [])
+        # Free text: the ids of the tenant's stores and tills whose names match (None: not
+        # looked up yet, see :meth:`_prepare`).
+        self._places: tuple[list[int], list[int]] | None = ([], [])
         # Whether the tenant of the last page loaded defines device settings.
         self.settings_defined = True
         # The tenant of the page being read.
@@ -388,6 +389,7 @@ class DeviceSearchRepository:
     def _text_matches(self, tenant_id: int, frag: str) -> ColumnElement[bool]:
         """Devices whose own columns, store name or till name contain ``frag`` (the stores and
         tills found by :meth:`_find_places`)."""
+        assert self._places is not None  # looked up before any condition is built
         store_ids, till_ids = self._places
         if _termed(frag):
             termed = [
@@ -414,14 +416,31 @@ class DeviceSearchRepository:
             own.append(Device.till_id.in_(till_ids))
         return or_(*own)
 
-    async def _prepare(self, tenant_id: int, q: DeviceQuery) -> None:
+    async def _prepare(self, tenant_id: int, q: DeviceQuery, page: PageRequest | None) -> None:
         """What a query needs before its statements: the stores and tills of a free-text
-        search, and whether the term table alone answers it."""
-        self._places = await self._find_places(tenant_id, q.text) if q.text else ([], [])
+        search, and whether the term table alone answers it.
+
+        On SQLite the first pages by creation of a free-text term search leave the stores and
+        tills for later (``_places`` None): their page statement says whether any name matches
+        (:meth:`_term_rowid_page`), and only then are they looked up.
+        """
         # One search of the term table and no other condition: answered from that table alone.
         only = not (q.store_id is not None or q.app_code or q.statuses or q.identifier)
         fragment = q.name or q.text
-        if only and bool(q.name) != bool(q.text) and _termed(fragment) and not any(self._places):
+        termed = only and bool(q.name) != bool(q.text) and _termed(fragment)
+        later = (
+            termed
+            and bool(q.text)
+            and not self.postgres
+            and page is not None
+            and page.sort_by == "created_at"
+            and page.after is None
+        )
+        if later:
+            self._places = None
+        else:
+            self._places = await self._find_places(tenant_id, q.text) if q.text else ([], [])
+        if termed and (self._places is None or not any(self._places)):
             self._term = _TermSearch(fragment, bool(q.text))
         else:
             self._term = None
@@ -496,7 +515,7 @@ class DeviceSearchRepository:
             statement = _built(("counted", shape), lambda: self._counted(shape))
             total = await self.session.scalar(statement, self._list_params(tenant_id, q))
         else:
-            await self._prepare(tenant_id, q)
+            await self._prepare(tenant_id, q, None)
             where = self._where(tenant_id, q)
             total = await self.session.scalar(select(func.count()).where(*where))
         return int(total or 0)
@@ -514,11 +533,13 @@ class DeviceSearchRepository:
         self._tenant_id = tenant_id
         if q.counted_by_triggers:
             return await self._list_page(tenant_id, q, page)
-        await self._prepare(tenant_id, q)
+        await self._prepare(tenant_id, q, page)
         if self._term is not None:
             termed = await self._term_page(tenant_id, self._term, page)
             if termed is not None:
                 return termed
+        if self._places is None:
+            self._places = await self._find_places(tenant_id, q.text)
         where = self._where(tenant_id, q)
         if page.after is None:
             small = await self._small_match_page(where, page)
@@ -636,12 +657,21 @@ class DeviceSearchRepository:
             # Most tenants' creation times grow with their ids: then the order by (creation, id)
             # is the term table's own rowid order, and the page is the matches it yields first.
             # One statement asks for that page and the counts that say whether it holds.
-            statement = _built(("term-rowid", descending), lambda: self._term_rowid_page(page))
+            places = self._places is None  # free text whose stores and tills are not known
+            if places:
+                params["like"] = _like(term.fragment)
+            statement = _built(
+                ("term-rowid", descending, places), lambda: self._term_rowid_page(page, places)
+            )
             found = (
                 await self.session.execute(statement, {**params, **self._at(page, page.offset)})
             ).all()
+            if not found and places:
+                return None  # no match (or past the end): the stores and tills may still match
             if found:
-                counts = found[0][1:]
+                if places and found[0][5]:
+                    return None  # a store or till name matches: the term table alone cannot say
+                counts = found[0][1:5]
                 if not counts[2] and not counts[3]:  # no overlong text, not out of order
                     return await self._page_rows([row[0] for row in found]), int(counts[0])
         if counts is None:
@@ -684,12 +714,23 @@ class DeviceSearchRepository:
             exists().where(_OUT_OF_ORDER.c.tenant_id == tenant),
         ]
 
-    def _term_rowid_page(self, page: PageRequest) -> Select[Any]:
+    def _term_rowid_page(self, page: PageRequest, places: bool) -> Select[Any]:
         """SQLite: a page of term matches in rowid (device id) order, each row with the
-        columns of :meth:`_term_counts`."""
+        columns of :meth:`_term_counts` and (``places``) whether a name of the tenant's stores
+        or tills contains the fragment (``:like``)."""
         rowid = _TERMS.c.rowid
+        columns = self._term_counts()
+        if places:
+            tenant = bindparam("tenant_id", type_=Integer)
+            like = bindparam("like", type_=String)
+            columns.append(
+                or_(
+                    exists().where(Store.tenant_id == tenant, Store.name.like(like, escape="\\")),
+                    exists().where(Till.tenant_id == tenant, Till.name.like(like, escape="\\")),
+                )
+            )
         return (
-            select(rowid.label("id"), *self._term_counts())
+            select(rowid.label("id"), *columns)
             .where(_TERMS.c.device_terms.op("MATCH")(bindparam("match", type_=String)))
             .order_by(rowid.desc() if page.sort_direction is SortDirection.DESC else rowid.asc())
             .limit(bindparam("limit", type_=Integer))

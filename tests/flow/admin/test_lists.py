@@ -323,3 +323,31 @@ def test_a_page_as_json_is_what_its_model_would_write() -> None:
         page = Page(items, 3, 50, 1_000_001)
         expected = DeviceList.of(page, "tenant-1", cursor).model_dump_json()
         assert json.loads(DeviceList.json_of(page, "tenant-1", cursor)) == json.loads(expected)
+
+
+async def test_free_text_by_creation_finds_store_and_till_names_beside_the_devices_own_text(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """First pages by creation (the default sort) of a free-text search learn whether a store or
+    till name matches from their page statement on SQLite; the answer is the same as by name."""
+    a, uids = await fleet(session, runtime)
+    r = await client.put(a.url(f"/{uids[6]}"), json={"name": "d6 johansen"}, headers=a.headers)
+    assert r.status_code == 200, r.text
+    cases = {
+        "johans": ["d0", "d1", "d2", "d6"],  # the store's name, and d6's own
+        "counter": ["d0"],  # the till's name only
+        "johansen": ["d6"],  # d6's own name only
+        "kasse": ["d1", "d3", "d5"],
+        "nowhere": [],
+    }
+    for fragment, expected in cases.items():
+        for direction, order in (("ASC", expected), ("DESC", expected[::-1])):
+            assert await names(client, a, f"?sortDirection={direction}", query=fragment) == order
+            for number in (1, 2, 3):
+                page = f"?sortDirection={direction}&pageSize=2&pageNumber={number}"
+                r = await client.post(a.url("/search" + page), json={"query": fragment},
+                                      headers=a.headers)  # fmt: skip
+                assert r.status_code == 200, r.text
+                got = [item["name"].split()[0] for item in r.json()["items"]]
+                assert got == order[(number - 1) * 2 : number * 2], (fragment, direction, number)
+                assert r.json()["paging"]["totalCount"] == len(expected)
