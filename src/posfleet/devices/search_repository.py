@@ -643,7 +643,9 @@ class DeviceSearchRepository:
     ) -> tuple[list[PageRow], int] | None:
         """The page and exact total of a search answered by the term table, reading no device
         row but the page's; None when the tenant has devices whose text is too long to be cut
-        into terms everywhere (or, on PostgreSQL, when the sort is not by creation)."""
+        into terms everywhere (or, on PostgreSQL, when the sort is not by creation), and for a
+        free-text search whose stores and tills were left for later (:meth:`_prepare`) when one
+        of their names matches or the term table finds nothing on the page."""
         if self.postgres:
             return await self._pg_term_page(tenant_id, term, page)
         params: dict[str, Any] = {
