@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -169,6 +170,10 @@ async def test_what_the_token_fast_path_does_not_answer_goes_to_the_route(
     assert fast.served == served
 
 
+# The kept rows must be usable through the burst: beside other test workers on a loaded machine
+# it failed once with all 20 requests reading (the change listener was not current, so every
+# request reads, by design).
+@pytest.mark.latency
 async def test_concurrent_misses_of_one_device_read_its_rows_once(
     app: PosfleetApp, client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
