@@ -4,14 +4,11 @@ cannot rot.  It is started as the documented command (a process of its own)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "admin_lists.py"
+from tests.bench.support import run_bench
+
 QUERIES = [
     "list, first page",
     "list, page 10 (middle)",
@@ -22,21 +19,13 @@ QUERIES = [
 
 
 @pytest.mark.timeout(300)
-def test_admin_lists_times_every_query_with_wrk(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--devices", "1000", "--backend", "sqlite", "--seconds", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+def test_admin_lists_times_every_query_with_wrk() -> None:
+    out = run_bench("admin_lists.py", "--devices", "1000", "--backend", "sqlite", "--seconds", "1")
     for query in QUERIES:
         # p50, p99, requests and CPU per request, each a figure (wrk answered and every answer
         # was a 2xx, or the bench would have stopped).
         line = re.search(rf"^  {re.escape(query)}\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)\s+([\d,]+)$",
-                         done.stdout, re.MULTILINE)  # fmt: skip
-        assert line is not None, (query, done.stdout[-3000:])
+                         out, re.MULTILINE)  # fmt: skip
+        assert line is not None, (query, out[-3000:])
         assert int(line.group(3).replace(",", "")) > 0
-    assert "VmRSS" in done.stdout
+    assert "VmRSS" in out

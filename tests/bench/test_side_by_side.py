@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "side_by_side.py"
+from tests.bench.support import ROOT, run_bench
+
 TINY = ["--engine", "sqlite", "--rounds", "1", "--seconds", "1", "--warmup", "0"]
 TINY += ["--links-per-second", "4", "--writes-per-second", "2", "--token-rate", "5000"]
 TINY += ["--dot-token-rate", "1000", "--connections", "4"]
@@ -27,16 +27,7 @@ TINY += ["--dot-token-rate", "1000", "--connections", "4"]
 
 def _run(tmp_path: Path, *extra: str) -> dict[str, Any]:
     out = tmp_path / "figures.json"
-    done = subprocess.run(
-        [sys.executable, str(BENCH), *TINY, *extra, "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "| target | SQLite |" in done.stdout
+    assert "| target | SQLite |" in run_bench("side_by_side.py", *TINY, *extra, "--json", str(out))
     figures: dict[str, Any] = json.loads(out.read_text())
     return figures
 
