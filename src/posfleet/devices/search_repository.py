@@ -373,18 +373,28 @@ class DeviceSearchRepository:
             (store_ids if is_store else till_ids).append(found)
         return store_ids, till_ids
 
-    def _places_statement(self) -> Any:
+    def _place_contains(self, col: QueryableAttribute[str]) -> ColumnElement[bool]:
+        """A store's or till's name contains the bound ``:like``."""
         like = bindparam("like", type_=String)
+        return col.ilike(like, escape="\\") if self.postgres else col.like(like, escape="\\")
+
+    def _places_statement(self) -> Any:
         tenant = bindparam("tenant_id", type_=Integer)
-
-        def contains(col: QueryableAttribute[str]) -> ColumnElement[bool]:
-            return col.ilike(like, escape="\\") if self.postgres else col.like(like, escape="\\")
-
         stores = select(literal(True), Store.id).where(
-            Store.tenant_id == tenant, contains(Store.name)
+            Store.tenant_id == tenant, self._place_contains(Store.name)
         )
-        tills = select(literal(False), Till.id).where(Till.tenant_id == tenant, contains(Till.name))
+        tills = select(literal(False), Till.id).where(
+            Till.tenant_id == tenant, self._place_contains(Till.name)
+        )
         return union_all(stores, tills)
+
+    def _place_named(self) -> ColumnElement[bool]:
+        """Whether a name of the tenant's stores or tills contains ``:like``, as a column."""
+        tenant = bindparam("tenant_id", type_=Integer)
+        return or_(
+            exists().where(Store.tenant_id == tenant, self._place_contains(Store.name)),
+            exists().where(Till.tenant_id == tenant, self._place_contains(Till.name)),
+        )
 
     def _text_matches(self, tenant_id: int, frag: str) -> ColumnElement[bool]:
         """Devices whose own columns, store name or till name contain ``frag`` (the stores and
@@ -420,9 +430,10 @@ class DeviceSearchRepository:
         """What a query needs before its statements: the stores and tills of a free-text
         search, and whether the term table alone answers it.
 
-        On SQLite the first pages by creation of a free-text term search leave the stores and
-        tills for later (``_places`` None): their page statement says whether any name matches
-        (:meth:`_term_rowid_page`), and only then are they looked up.
+        A free-text term search sorted by creation leaves the stores and tills for later
+        (``_places`` None): its page statement says whether any of their names matches
+        (:meth:`_term_rowid_page` on SQLite's first pages, :meth:`_pg_term_statement`), and
+        only then are they looked up.
         """
         # One search of the term table and no other condition: answered from that table alone.
         only = not (q.store_id is not None or q.app_code or q.statuses or q.identifier)
@@ -431,10 +442,9 @@ class DeviceSearchRepository:
         later = (
             termed
             and bool(q.text)
-            and not self.postgres
             and page is not None
             and page.sort_by == "created_at"
-            and page.after is None
+            and (self.postgres or page.after is None)
         )
         if later:
             self._places = None
@@ -723,14 +733,7 @@ class DeviceSearchRepository:
         rowid = _TERMS.c.rowid
         columns = self._term_counts()
         if places:
-            tenant = bindparam("tenant_id", type_=Integer)
-            like = bindparam("like", type_=String)
-            columns.append(
-                or_(
-                    exists().where(Store.tenant_id == tenant, Store.name.like(like, escape="\\")),
-                    exists().where(Till.tenant_id == tenant, Till.name.like(like, escape="\\")),
-                )
-            )
+            columns.append(self._place_named())
         return (
             select(rowid.label("id"), *columns)
             .where(_TERMS.c.device_terms.op("MATCH")(bindparam("match", type_=String)))
@@ -818,12 +821,19 @@ class DeviceSearchRepository:
             params["like"] = _like(term.fragment)
         descending = page.sort_direction is SortDirection.DESC
         after = page.after is not None
+        places = self._places is None  # free text whose stores and tills are not known
         statement = _built(
-            ("pg-term", term.text, descending, after), lambda: self._pg_term_statement(term, page)
+            ("pg-term", term.text, descending, after, places),
+            lambda: self._pg_term_statement(term, page, places),
         )
-        rows, total = await self._fetch(
-            statement, {**params, **self._at(page, 0 if after else page.offset)}
-        )
+        at = self._at(page, 0 if after else page.offset)
+        found = (await self.session.execute(statement, {**params, **at})).all()
+        if places and (not found or found[0][2]):
+            # A store or till name matches, or no match here (or past the end) where a store or
+            # till may still match: the stores and tills are looked up.
+            return None
+        rows = await self._page_rows([row[0] for row in found]) if found else []
+        total = int(found[0][1]) if found else 0
         if not rows:
             # Past the end: the total alone.
             matched = _built(
@@ -856,13 +866,15 @@ class DeviceSearchRepository:
             else_=select(func.count()).select_from(matches).scalar_subquery(),
         )
 
-    def _pg_term_statement(self, term: _TermSearch, page: PageRequest) -> Select[Any]:
-        # The page and its total come from one statement, so the index range is read once.
+    def _pg_term_statement(self, term: _TermSearch, page: PageRequest, places: bool) -> Select[Any]:
+        """The page and its total in one statement, so the index range is read once; with
+        ``places``, whether a store or till name contains the fragment too."""
         matches = self._pg_matches(term.text)
         keys = [matches.c.created_at, matches.c.id]
         descending = page.sort_direction is SortDirection.DESC
+        named = self._place_named() if places else literal(False)
         return (
-            select(matches.c.id, self._pg_matched(matches).label("matched"))
+            select(matches.c.id, self._pg_matched(matches).label("matched"), named.label("named"))
             .where(*self._beyond(keys, page))
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
             .limit(bindparam("limit", type_=Integer))

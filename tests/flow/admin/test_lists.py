@@ -328,8 +328,9 @@ def test_a_page_as_json_is_what_its_model_would_write() -> None:
 async def test_free_text_by_creation_finds_store_and_till_names_beside_the_devices_own_text(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
 ) -> None:
-    """First pages by creation (the default sort) of a free-text search learn whether a store or
-    till name matches from their page statement on SQLite; the answer is the same as by name."""
+    """Pages by creation (the default sort) of a free-text search learn whether a store or till
+    name matches from their page statement (SQLite: first pages; PostgreSQL: cursor pages too);
+    the answer is the same as by name."""
     a, uids = await fleet(session, runtime)
     r = await client.put(a.url(f"/{uids[6]}"), json={"name": "d6 johansen"}, headers=a.headers)
     assert r.status_code == 200, r.text
@@ -351,3 +352,14 @@ async def test_free_text_by_creation_finds_store_and_till_names_beside_the_devic
                 got = [item["name"].split()[0] for item in r.json()["items"]]
                 assert got == order[(number - 1) * 2 : number * 2], (fragment, direction, number)
                 assert r.json()["paging"]["totalCount"] == len(expected)
+            # The same pages along the cursor.
+            url, followed = a.url(f"/search?sortDirection={direction}&pageSize=2"), []
+            while True:
+                r = await client.post(url, json={"query": fragment}, headers=a.headers)
+                assert r.status_code == 200, r.text
+                assert r.json()["paging"]["totalCount"] == len(expected)
+                followed += [item["name"].split()[0] for item in r.json()["items"]]
+                if "nextCursor" not in r.json()["paging"]:
+                    break
+                url = a.url(f"/search?cursor={r.json()['paging']['nextCursor']}")
+            assert followed == order, (fragment, direction)
