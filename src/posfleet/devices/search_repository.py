@@ -47,6 +47,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    any_,
     bindparam,
     case,
     column,
@@ -62,6 +63,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -161,28 +163,37 @@ class ListedTill(NamedTuple):
 PageRow = tuple[ListedDevice, ListedStore | None, ListedTill | None, bool]
 
 _LISTED = len(ListedDevice._fields)
-# The devices of a page by id, with the columns a list shows: plain rows, no ORM objects.
-# Whether a device has printers rides along, so a page without any skips that query; so does
-# whether the tenant defines device settings (most do not, and the page then skips reading the
-# definitions).
-_PAGE_ROWS = (
-    select(
-        *[Device.__table__.c[name] for name in ListedDevice._fields],
-        Store.uid,
-        Store.name,
-        Store.organization_uid,
-        Till.uid,
-        Till.name,
-        Till.number,
-        exists().where(DevicePrinter.device_id == Device.id).label("printed"),
-        exists().where(DeviceSettingDefinition.tenant_id == Device.tenant_id).label("defined"),
+
+
+def _page_rows_statement(by_id: ColumnElement[bool]) -> Select[Any]:
+    """The devices of a page by id (``by_id``), with the columns a list shows: plain rows, no
+    ORM objects.  Whether a device has printers rides along, so a page without any skips that
+    query; so does whether the tenant defines device settings (most do not, and the page then
+    skips reading the definitions)."""
+    return (
+        select(
+            *[Device.__table__.c[name] for name in ListedDevice._fields],
+            Store.uid,
+            Store.name,
+            Store.organization_uid,
+            Till.uid,
+            Till.name,
+            Till.number,
+            exists().where(DevicePrinter.device_id == Device.id).label("printed"),
+            exists().where(DeviceSettingDefinition.tenant_id == Device.tenant_id).label("defined"),
+        )
+        .outerjoin(Store, Store.id == Device.store_id)
+        .outerjoin(Till, Till.id == Device.till_id)
+        .where(by_id, Device.tenant_id == bindparam("tenant_id", type_=Integer))
     )
-    .outerjoin(Store, Store.id == Device.store_id)
-    .outerjoin(Till, Till.id == Device.till_id)
-    .where(
-        Device.id.in_(bindparam("ids", expanding=True)),
-        Device.tenant_id == bindparam("tenant_id", type_=Integer),
-    )
+
+
+# SQLite: ``IN (?, ?, …)``, one placeholder per id.  PostgreSQL: ``= ANY($1)``, the ids as one
+# array, so every page runs the same prepared statement and no placeholder list is rendered per
+# request (rendering 50 cast placeholders cost ~0.4 ms).
+_PAGE_ROWS = _page_rows_statement(Device.id.in_(bindparam("ids", expanding=True)))
+_PG_PAGE_ROWS = _page_rows_statement(
+    Device.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
 )
 
 _T = TypeVar("_T")
@@ -928,7 +939,8 @@ class DeviceSearchRepository:
         store = _LISTED
         till = store + len(ListedStore._fields)
         params = {"ids": ids, "tenant_id": self._tenant_id}
-        for row in await self.session.execute(_PAGE_ROWS, params):
+        statement = _PG_PAGE_ROWS if self.postgres else _PAGE_ROWS
+        for row in await self.session.execute(statement, params):
             device = ListedDevice._make(row[:_LISTED])
             by_id[device.id] = (
                 device,
