@@ -49,6 +49,17 @@ from posfleet.tokens.service import TokenService
 ROOT = Path(__file__).resolve().parents[1]
 
 WORDS = [f"{a}{b}" for a in ("kasse", "lager", "front", "disk", "pos") for b in range(200)]
+
+
+def words_by_matches() -> dict[str, list[str]]:
+    """:data:`WORDS` by how many words start with each (1, 11 or 111): at a million devices a
+    fragment matches 1,000, 11,000 or 111,000 of them (``kasse12`` is also in ``kasse120``…)."""
+    by: dict[int, list[str]] = {}
+    for word in WORDS:
+        by.setdefault(sum(other.startswith(word) for other in WORDS), []).append(word)
+    return {f"{n * 1_000:,} matches per million": by[n] for n in sorted(by)}
+
+
 COLUMNS = [
     "tenant_id",
     "uid",
@@ -218,24 +229,32 @@ end
 
 
 def measure(
-    base: str, tenant_uid: str, token: str, total: int, seconds: float, workdir: Path, pid: int
+    base: str,
+    tenant_uid: str,
+    token: str,
+    total: int,
+    seconds: float,
+    workdir: Path,
+    pid: int,
+    by_matches: bool = False,
 ) -> dict[str, loadgen.Phase]:
-    """Each query in turn under ``wrk -c1`` (one request at a time) for ``seconds``."""
+    """Each query in turn under ``wrk -c1`` (one request at a time) for ``seconds``; with
+    ``by_matches``, each search also with its fragments drawn from one group of
+    :func:`words_by_matches` at a time."""
     path = f"/v2/tenants/{tenant_uid}/devices"
     deep = max(2, (total // 50) // 2)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with httpx.Client(headers=headers, timeout=60) as client:
         before = client.get(f"{base}{path}?pageNumber={deep - 1}")
         cursor = before.raise_for_status().json()["paging"]["nextCursor"]
-    words = ", ".join(loadgen.lua_string(w) for w in WORDS)
 
     def get(target: str) -> str:
         return f"wrk.path = {loadgen.lua_string(target)}\n"
 
-    def search(field: str, prefix: str) -> str:
+    def search(field: str, prefix: str, drawn: list[str] = WORDS) -> str:
         body = json.dumps({field: "WORD"}).split("WORD")
         return SEARCH % {
-            "words": words,
+            "words": ", ".join(loadgen.lua_string(w) for w in drawn),
             "path": loadgen.lua_string(f"{path}/search"),
             "prefix": loadgen.lua_string(body[0] + prefix),
             "suffix": loadgen.lua_string(body[1]),
@@ -252,13 +271,19 @@ def measure(
         "search, free text": (
             search("query", "6.1.0-"), ("POST", f"{path}/search", {"query": f"6.1.0-{WORDS[0]}"})),
     }  # fmt: skip
+    if by_matches:
+        for group, drawn in words_by_matches().items():
+            for kind, field, prefix in (("name", "name", ""), ("free text", "query", "6.1.0-")):
+                body = {field: prefix + drawn[0]}
+                target = ("POST", f"{path}/search", body)
+                cases[f"{kind}, {group}"] = (search(field, prefix, drawn), target)
     phases: dict[str, loadgen.Phase] = {}
     with httpx.Client(headers=headers, timeout=60) as client:
         for n, (label, (script, (method, target, body))) in enumerate(cases.items()):
             answer = client.request(method, base + target, json=body).raise_for_status()
             paging = answer.json()["paging"]
             print(
-                f"    {label:<28} pageNumber={paging['pageNumber']:,} "
+                f"    {label:<44} pageNumber={paging['pageNumber']:,} "
                 f"totalCount={paging['totalCount']:,}"
             )
             script = "".join(loadgen.lua_headers(headers)) + script
@@ -276,16 +301,22 @@ def measure(
 
 def report(backend: str, phases: dict[str, loadgen.Phase]) -> None:
     print(f"\n  {backend}: milliseconds per HTTP request (wrk -c1), server CPU per request")
-    print(f"  {'query':<30}{'p50':>8}{'p99':>8}{'requests':>10}{'CPU µs':>9}")
+    print(f"  {'query':<46}{'p50':>8}{'p99':>8}{'requests':>10}{'CPU µs':>9}")
     for label, phase in phases.items():
         print(
-            f"  {label:<30}{phase.p50_ms:>8.1f}{phase.p99_ms:>8.1f}"
+            f"  {label:<46}{phase.p50_ms:>8.1f}{phase.p99_ms:>8.1f}"
             f"{phase.requests:>10,}{phase.cpu_us:>9,.0f}"
         )
 
 
 def run(
-    backend: str, url: str, devices: int, batch: int, seconds: float, loaded: Path | None = None
+    backend: str,
+    url: str,
+    devices: int,
+    batch: int,
+    seconds: float,
+    loaded: Path | None = None,
+    by_matches: bool = False,
 ) -> None:
     """Load the fleet (or, with ``loaded`` naming a file written by an earlier run on the same
     database, only migrate it to the current schema) and measure."""
@@ -311,7 +342,9 @@ def run(
     with serving(settings) as (base, pid):
         print(f"  load average before: {load_average()}")
         with tempfile.TemporaryDirectory(prefix="posfleet-wrk-") as workdir:
-            phases = measure(base, tenant_uid, token, devices, seconds, Path(workdir), pid)
+            phases = measure(
+                base, tenant_uid, token, devices, seconds, Path(workdir), pid, by_matches
+            )
         print(f"  load average after: {load_average()}")
         report(backend, phases)
         print(f"\n  server worker after the run: {memory(pid)}")
@@ -323,6 +356,12 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seconds", type=int, default=5, help="measured seconds per query")
     parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument(
+        "--by-matches",
+        action="store_true",
+        help="also time each search with fragments of one match count at a time (1,000, 11,000 "
+        "and 111,000 matches per million devices)",
+    )
     parser.add_argument(
         "--keep-sqlite",
         type=Path,
@@ -337,11 +376,13 @@ def main() -> None:
             db = where / f"bench-{args.devices}.db"
             loaded = where / f"bench-{args.devices}.json" if args.keep_sqlite else None
             url = f"sqlite+aiosqlite:///{db}"
-            run("sqlite", url, args.devices, args.batch, args.seconds, loaded)
+            run("sqlite", url, args.devices, args.batch, args.seconds, loaded, args.by_matches)
         if args.backend in ("postgresql", "both"):
             with running_postgres() as pg:
                 url = pg.create_database("bench")
-                run("postgresql", url, args.devices, args.batch, args.seconds)
+                run(
+                    "postgresql", url, args.devices, args.batch, args.seconds, None, args.by_matches
+                )
 
 
 if __name__ == "__main__":
