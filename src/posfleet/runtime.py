@@ -39,7 +39,7 @@ from posfleet.kit.keyring import ServerSecrets
 from posfleet.kit.lru import LruCache
 from posfleet.kit.ratelimit import RateLimiter
 from posfleet.tokens import keys
-from posfleet.tokens.live import LiveDevices
+from posfleet.tokens.live import LiveDevices, LiveUsers
 
 log = structlog.get_logger("posfleet.runtime")
 
@@ -55,11 +55,14 @@ DEVICE_INFO_CACHE_ENTRIES = 8192
 CLAIMS_CACHE_ENTRIES = 16384
 # Tenant and device rows of device tokens (tokens/live.py): ~2 kB each.
 LIVE_DEVICE_ENTRIES = 65536
-# Writes to these tables change what a device token or DeviceInfo depends on (the config tables
-# move the tenant's config_version, migration 0003).
+# Tenant and user rows of users' tokens (admin lists and searches): ~2 kB each.
+LIVE_USER_ENTRIES = 4096
+# Writes to these tables change what a token or DeviceInfo depends on (the config tables move
+# the tenant's config_version, migration 0003).
 AUTH_TABLES = (
     "devices",
     "tenants",
+    "tenant_users",
     "stores",
     "tills",
     "store_payment_methods",
@@ -130,7 +133,12 @@ class Runtime:
         default_factory=lambda: LruCache(CLAIMS_CACHE_ENTRIES)
     )
     activity: ActivityLog = field(default_factory=lambda: ActivityLog(timedelta(0)))
-    live_devices: LiveDevices = field(default_factory=lambda: LiveDevices(LIVE_DEVICE_ENTRIES))
+    live_devices: LiveDevices = field(
+        default_factory=lambda: LiveDevices(LIVE_DEVICE_ENTRIES, "devices")
+    )
+    live_users: LiveUsers = field(
+        default_factory=lambda: LiveUsers(LIVE_USER_ENTRIES, "tenant_users")
+    )
     changes: Changes | None = None
     # The engine of read_sessionmaker: ``engine`` on SQLite, a second pool on PostgreSQL.
     read_engine: AsyncEngine | None = None
@@ -163,22 +171,25 @@ class Runtime:
             reader=create_reader(settings),
             writer=create_writer(settings, engine),
         )
-        runtime.changes = changes_for(
-            engine, url=settings.database_url, dropped=runtime.live_devices.drop
-        )
+        runtime.changes = changes_for(engine, url=settings.database_url, dropped=runtime.dropped)
         runtime.read_engine = read_engine
         for watched in {engine, read_engine}:
-            watch_local_writes(watched, AUTH_TABLES, runtime.changes, runtime.live_devices.drop)
+            watch_local_writes(watched, AUTH_TABLES, runtime.changes, runtime.dropped)
         if runtime.writer is not None:
             runtime.writer.watch(AUTH_TABLES, runtime._written_on_writer)
         return runtime
+
+    def dropped(self, table: str | None, row_id: int | None) -> None:
+        """A row a token is checked against changed (``None``: any may have): forget it."""
+        self.live_devices.drop(table, row_id)
+        self.live_users.drop(table, row_id)
 
     def _written_on_writer(self) -> None:
         # What watch_local_writes does for the pool's connections, for the writer's.
         if isinstance(self.changes, SqliteChanges):
             self.changes.check_or_stop_trusting()
         else:
-            self.live_devices.drop(None, None)
+            self.dropped(None, None)
 
     def changes_current(self) -> bool:
         """Whether rows kept in process are known to be unchanged (kit/changes.py)."""

@@ -61,9 +61,11 @@ async def _admin(
     session: AsyncSession,
     runtime: Runtime,
     tenant_uid: str,
+    *,
+    kept: bool = False,
 ) -> Principal:
     principal = await TokenService(session, runtime).authenticate(
-        _token(credentials), *ADMIN_TOKENS
+        _token(credentials), *ADMIN_TOKENS, kept=kept
     )
     if principal.tenant.uid != tenant_uid:
         raise Forbidden("The token does not grant access to this tenant")
@@ -106,8 +108,10 @@ async def admin_reader_principal(
 ) -> Principal:
     """As :func:`admin_principal`, checked in the request's read session: lists and searches
     only read, and READ COMMITTED gives each of their statements its own snapshot inside a
-    transaction too."""
-    return await _admin(credentials, session, runtime, tenant_uid)
+    transaction too.  They change neither the tenant nor the user, so both may come from the
+    rows kept in process (tokens/live.py): re-read after any change to either, on every
+    replica, and on every request while changes are not heard."""
+    return await _admin(credentials, session, runtime, tenant_uid, kept=True)
 
 
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]

@@ -97,8 +97,10 @@ class TokenService:
     async def authenticate(self, token: str, *types: TokenType, kept: bool = False) -> Principal:
         """The live principal behind ``token``, or :class:`Unauthorized`.
 
-        With ``kept``, a device token's tenant and device may come from the rows kept in process
-        (tokens/live.py) and are shared between requests: only for callers that change neither.
+        With ``kept``, a device token's tenant and device, or a user token's tenant and user
+        (not an integration token's, whose own row is read), may come from the rows kept in
+        process (tokens/live.py) and are shared between requests: only for callers that change
+        neither.
         """
         claims = await self.decode(token, *types)
         typ = TokenType(claims["typ"])
@@ -126,9 +128,21 @@ class TokenService:
             if typ is TokenType.DEVICE_USER:
                 user = await self._live_user(tenant, claims)
             return Principal(typ, tenant, user=user, device=device)
-        tenant, found_user = await self.repo.tenant_and_user(tenant_uid, str(claims["sub"]))
+        user_key = (tenant_uid, str(claims["sub"]))
+        use_kept = kept and typ is not TokenType.INTEGRATION and self.runtime.changes_current()
+        users = self.runtime.live_users
+        hit = users.get(user_key) if use_kept else None
+        if hit is not None:
+            return Principal(typ, hit[0], user=self._check_user(hit[1], claims))
+        generation = users.generation
+        tenant, found_user = await self.repo.tenant_and_user(*user_key)
         if tenant is None:
             raise Unauthorized("The token's tenant no longer exists")
+        if use_kept and found_user is not None:
+            # Out of this session, so that its rollback or commit never expires them.
+            self.session.expunge(tenant)
+            self.session.expunge(found_user)
+            users.put(user_key, tenant, found_user, generation)
         user = self._check_user(found_user, claims)
         if typ is TokenType.INTEGRATION:
             await self._live_integration_token(user, str(claims.get("jti", "")))

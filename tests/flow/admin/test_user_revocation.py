@@ -1,0 +1,218 @@
+"""Users' tokens while replicas keep the tenant and user rows they are checked against (lists,
+searches and audit reads): the replica that changes a user refuses or narrows the user's token
+on its very next request, every other replica within 100 ms, and a replica that cannot hear
+changes reads the user on every request until it hears again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from posfleet.app import create_app
+from posfleet.auth.integration import IntegrationTokenService
+from posfleet.config import Settings
+from posfleet.kit import changes
+from posfleet.models import TenantUser
+from posfleet.models.enums import AccountType, UserStatus
+from posfleet.runtime import Runtime
+from posfleet.users.service import UserChanges, UserService
+from tests import factories
+from tests.flow.admin.support import Admin, admin, bearer
+from tests.support.clients import asgi_transport
+
+CHANGES = 200
+
+
+async def _listening(runtime: Runtime) -> None:
+    for _ in range(500):
+        if runtime.changes_current():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the replica never started listening for changes")
+
+
+def _kept(runtime: Runtime, a: Admin) -> bool:
+    return runtime.live_users.get((a.tenant.uid, a.user.uid)) is not None
+
+
+async def _warm(client: httpx.AsyncClient, runtime: Runtime, a: Admin) -> None:
+    """Until the replica lists from the rows it keeps (the latest change, made elsewhere, may
+    still be arriving)."""
+    for _ in range(500):
+        response = await client.get(a.url(), headers=a.headers)
+        if response.status_code == 200 and _kept(runtime, a):
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("the replica never kept the user's rows")
+
+
+async def _change(runtime: Runtime, a: Admin, action: str) -> None:
+    """``action`` done to the user through the replica's own database sessions."""
+    async with runtime.sessionmaker() as s:
+        user = await s.get(TenantUser, a.user.id)
+        assert user is not None
+        users = UserService(s)
+        if action == "deactivate":
+            users.deactivate(user)
+        elif action == "activate":
+            users.activate(user)
+        elif action == "narrow":
+            await users.update(user, UserChanges(permissions=["USER"]))
+        elif action == "widen":
+            await users.update(user, UserChanges(permissions=["TENANT.ADMIN"]))
+        elif action == "reset_password":
+            await users.reset_password(user, "Another-passw0rd!")
+        else:
+            await users.delete(user)
+        await s.commit()
+
+
+@asynccontextmanager
+async def _replica(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    transport = asgi_transport(app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://r") as c,
+    ):
+        yield app, c
+
+
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [("deactivate", 401), ("reset_password", 401), ("delete", 401), ("narrow", 403)],
+)
+async def test_the_replica_that_changes_a_user_refuses_its_token_on_its_very_next_request(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, action: str, status: int
+) -> None:
+    a = await admin(session, runtime)
+    await _listening(runtime)
+    await _warm(client, runtime, a)
+    await _change(runtime, a, action)
+    assert (await client.get(a.url(), headers=a.headers)).status_code == status
+    search = await client.post(a.url("/search"), json={"name": "x"}, headers=a.headers)
+    assert search.status_code == status
+
+
+async def test_a_change_to_another_user_leaves_the_rows_kept_for_this_one(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    a = await admin(session, runtime)
+    other = await factories.user(session, a.tenant, permissions=["TENANT.ADMIN"])
+    await session.commit()
+    await _listening(runtime)
+    await _warm(client, runtime, a)
+    async with runtime.sessionmaker() as s:
+        changed = await s.get(TenantUser, other.id)
+        assert changed is not None
+        UserService(s).deactivate(changed)
+        await s.commit()
+    assert _kept(runtime, a)
+    assert (await client.get(a.url(), headers=a.headers)).status_code == 200
+
+
+async def test_an_integration_token_is_checked_against_its_own_row_on_every_request(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    """Its row (revoked or not) is not in the change feed: its tenant and user are not kept
+    (test_auth.py revokes one)."""
+    tenant = await factories.tenant(session)
+    user = await factories.user(
+        session, tenant, account_type=AccountType.INTEGRATION, permissions=["DEVICE"]
+    )
+    await session.commit()
+    issued = await IntegrationTokenService(session, runtime).create(
+        tenant.uid, user.user_code, "ERP sync"
+    )
+    await session.commit()
+    await _listening(runtime)
+    url = f"/v2/tenants/{tenant.uid}/devices"
+    assert (await client.get(url, headers=bearer(issued.token))).status_code == 200
+    assert runtime.live_users.get((tenant.uid, user.uid)) is None
+
+
+@pytest.mark.latency
+async def test_another_replica_refuses_a_user_whose_permission_was_taken_within_100_ms(
+    backend: str, make_settings: Callable[..., Settings], session: AsyncSession, runtime: Runtime
+) -> None:
+    """p99 over 200 changes on one replica that take the user's device permission of how long
+    the other still lists for the user: heard as a notification on PostgreSQL, seen by the poll
+    of the file's data version on SQLite.  (Permissions, not deactivation: reactivating does
+    not bring a revoked token back.)"""
+    a = await admin(session, runtime)
+    async with _replica(make_settings()) as (app_a, _), _replica(make_settings()) as (app_b, b):
+        replica_a: Runtime = app_a.state.runtime
+        replica_b: Runtime = app_b.state.runtime
+        await _listening(replica_b)
+        delays = []
+        for _ in range(CHANGES):
+            # B lists from the rows it keeps before each change.
+            await _warm(b, replica_b, a)
+            await _change(replica_a, a, "narrow")
+            changed_at = time.monotonic()
+            while (await b.get(a.url(), headers=a.headers)).status_code == 200:
+                assert time.monotonic() - changed_at < 5
+                await asyncio.sleep(0.001)
+            delays.append(time.monotonic() - changed_at)
+            await _change(replica_a, a, "widen")
+        delays.sort()
+        p99 = delays[int(len(delays) * 0.99) - 1]
+        assert p99 < 0.1, f"p99 {p99 * 1000:.1f} ms, max {delays[-1] * 1000:.1f} ms"
+
+
+async def test_a_replica_that_cannot_hear_changes_reads_the_user_on_every_request(
+    backend: str,
+    make_settings: Callable[..., Settings],
+    session: AsyncSession,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its notification connection cut, a replica refuses a user deactivated elsewhere at once."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL notifications")
+    monkeypatch.setattr(changes, "RECONNECT_SECONDS", 3.0)
+    a = await admin(session, runtime)
+    async with _replica(make_settings()) as (app, client):
+        replica: Runtime = app.state.runtime
+        await _listening(replica)
+        await _warm(client, replica, a)
+        feed = replica.changes
+        assert isinstance(feed, changes.PostgresChanges)
+        pid = feed.backend_pid
+        # Another writer, not heard by anyone: plain SQL through a connection of its own.
+        outsider = create_async_engine(replica.settings.database_url, poolclass=NullPool)
+        try:
+            async with outsider.begin() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
+            for _ in range(500):
+                if not replica.changes_current():
+                    break
+                await asyncio.sleep(0.01)
+            assert not replica.changes_current()
+            async with outsider.begin() as conn:
+                await conn.execute(
+                    update(TenantUser)
+                    .where(TenantUser.id == a.user.id)
+                    .values(status=UserStatus.INACTIVE)
+                )
+            assert _kept(replica, a)  # still held, but not trusted while deaf
+            assert (await client.get(a.url(), headers=a.headers)).status_code == 401
+            async with outsider.begin() as conn:
+                await conn.execute(
+                    update(TenantUser)
+                    .where(TenantUser.id == a.user.id)
+                    .values(status=UserStatus.ACTIVE)
+                )
+            assert (await client.get(a.url(), headers=a.headers)).status_code == 200
+        finally:
+            await outsider.dispose()
+        await _listening(replica)  # back after RECONNECT_SECONDS
