@@ -5,27 +5,29 @@
 Loads the devices the way ``bench/admin_lists.py`` does (one tenant, 20 stores), serves posfleet
 on loopback in a process of its own, signs in through the sign-in form like a browser, and
 reports p50/p99 of full HTTP round trips for ``GET /backoffice/devices`` (the whole HTML page:
-session cookie check, the API's list or search query, 25 rows, the layout); then the server
-worker's resident memory (``VmRSS``, ``VmHWM``) and the load average.  Run by hand.
+session cookie check, the API's list or search query, 25 rows, the layout), timed by ``wrk``
+with one connection (one request at a time) carrying the session's cookie, and the server's CPU
+per request; then the server worker's resident memory (``VmRSS``, ``VmHWM``) and the load
+average.  Run by hand; ``tests/bench`` runs it on a small fleet.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import re
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import loadgen
 from admin_lists import (
     SECRET,
     WORDS,
@@ -71,42 +73,71 @@ def sign_in(client: httpx.Client, user_code: str) -> None:
     assert answer.status_code == 303, answer.text
 
 
-def measure(base: str, user_code: str, stores: list[str], total: int, n: int) -> dict:
+# Each request draws one of ``values`` (seeded, so every run asks the same sequence).
+DRAWN = """
+local values = {%(values)s}
+math.randomseed(7)
+request = function()
+  return wrk.format("GET", %(prefix)s .. values[math.random(#values)] .. %(suffix)s)
+end
+"""
+
+
+def measure(
+    base: str, user_code: str, stores: list[str], total: int, seconds: int, workdir: Path, pid: int
+) -> dict[str, loadgen.Phase]:
+    """Each page in turn under ``wrk -c1`` for ``seconds`` after a second of warm-up."""
+    path = "/backoffice/devices"
     middle = max(1, (total // PAGE_SIZE) // 2)
-    rng = random.Random(7)
+
+    def fixed(params: dict[str, str]) -> tuple[str, str]:
+        target = f"{path}?{urlencode(params)}" if params else path
+        return f"wrk.path = {loadgen.lua_string(target)}\n", target
+
+    def drawn(name: str, values: list[str], prefix: str = "", **params: str) -> tuple[str, str]:
+        query = urlencode(params) + "&" if params else ""
+        script = DRAWN % {
+            "values": ", ".join(loadgen.lua_string(v) for v in values),
+            "prefix": loadgen.lua_string(f"{path}?{query}{name}={prefix}"),
+            "suffix": loadgen.lua_string(""),
+        }
+        return script, f"{path}?{query}{urlencode({name: prefix + values[0]})}"
+
     cases = {
-        "first page (newest first)": dict,
-        f"page {middle:,} (the middle)": lambda: {"page": middle},
-        "name contains <word>": lambda: {"name": rng.choice(WORDS)},
-        "search 6.1.0-<word>": lambda: {"q": f"6.1.0-{rng.choice(WORDS)}"},
-        "store + status + app filter": lambda: {
-            "store": rng.choice(stores), "status": "ACTIVE", "app": "CLIENT"},
-    }  # fmt: skip
-    timings: dict[str, list[float]] = {}
+        "first page (newest first)": fixed({}),
+        f"page {middle:,} (the middle)": fixed({"page": str(middle)}),
+        "name contains <word>": drawn("name", WORDS),
+        "search 6.1.0-<word>": drawn("q", WORDS, "6.1.0-"),
+        "store + status + app filter": drawn("store", stores, status="ACTIVE", app="CLIENT"),
+    }
+    phases: dict[str, loadgen.Phase] = {}
     with httpx.Client(base_url=base, timeout=60) as client:
         sign_in(client, user_code)
-        for label, make in cases.items():
-            for _ in range(3):  # warm up
-                client.get("/backoffice/devices", params=make()).raise_for_status()
-            samples = []
-            for _ in range(n):
-                params = make()
-                t0 = time.perf_counter()
-                r = client.get("/backoffice/devices", params=params)
-                samples.append((time.perf_counter() - t0) * 1000)
-                r.raise_for_status()
-            timings[label] = samples
-            count = re.search(r'id="device-count">([^<,]+)', r.text)
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        for n, (label, (script, example)) in enumerate(cases.items()):
+            answer = client.get(example)
+            answer.raise_for_status()
+            count = re.search(r'id="device-count">([^<,]+)', answer.text)
             print(f"    {label:<30} {count.group(1) if count else '?'}")
-    return timings
+            script = loadgen.lua_headers({"Cookie": cookie}) + script
+            for length in (1, seconds):  # a second of warm-up, then the measured phase
+                cpu = (pid, loadgen.tree_cpu_seconds(pid))
+                proc = loadgen.start_wrk(base + path, script, workdir / f"case{n}.lua", length, 1)
+                phase = loadgen.finish_wrk(proc, length, cpu, None)
+                if phase.non2xx or phase.socket_errors:
+                    raise RuntimeError(f"{label}: {phase}")
+            phases[label] = phase
+    return phases
 
 
-def report(backend: str, timings: dict[str, list[float]]) -> None:
-    print(f"\n  {backend}: milliseconds per page (HTML, {PAGE_SIZE} devices)")
-    print(f"  {'page':<32}{'p50':>8}{'p99':>8}")
-    for label, samples in timings.items():
-        p99 = statistics.quantiles(samples, n=100)[98] if len(samples) > 1 else samples[0]
-        print(f"  {label:<32}{statistics.median(samples):>8.1f}{p99:>8.1f}")
+def report(backend: str, phases: dict[str, loadgen.Phase]) -> None:
+    print(f"\n  {backend}: milliseconds per page (HTML, {PAGE_SIZE} devices; wrk -c1)")
+    print(f"  {'page':<32}{'p50':>8}{'p99':>8}{'requests':>10}{'CPU µs':>9}")
+    for label, phase in phases.items():
+        print(
+            f"  {label:<32}{phase.p50_ms:>8.1f}{phase.p99_ms:>8.1f}"
+            f"{phase.requests:>10,}{phase.cpu_us:>9,.0f}"
+        )
 
 
 def store_uids(base: str, user_code: str) -> list[str]:
@@ -116,7 +147,7 @@ def store_uids(base: str, user_code: str) -> list[str]:
     return re.findall(r'<option value="(store-[^"]+)"', page)
 
 
-def run(backend: str, url: str, devices: int, batch: int, n: int) -> None:
+def run(backend: str, url: str, devices: int, batch: int, seconds: int) -> None:
     print(f"\n== {backend}: {devices:,} devices in one tenant")
     settings = Settings(
         database_url=url,
@@ -135,9 +166,11 @@ def run(backend: str, url: str, devices: int, batch: int, n: int) -> None:
     print(f"  loaded in {time.monotonic() - t0:.0f} s")
     with serving(settings) as (base, pid):
         print(f"  load average before: {load_average()}")
-        timings = measure(base, user_code, store_uids(base, user_code), devices, n)
+        with tempfile.TemporaryDirectory(prefix="posfleet-wrk-") as workdir:
+            stores = store_uids(base, user_code)
+            phases = measure(base, user_code, stores, devices, seconds, Path(workdir), pid)
         print(f"  load average after: {load_average()}")
-        report(backend, timings)
+        report(backend, phases)
         print(f"\n  server worker after the run: {memory(pid)}")
 
 
@@ -145,17 +178,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--requests", type=int, default=100, help="samples per page")
+    parser.add_argument("--seconds", type=int, default=5, help="measured seconds per page")
     parser.add_argument("--batch", type=int, default=20_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="posfleet-bench-") as tmp:
         if args.backend in ("sqlite", "both"):
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            run("sqlite", url, args.devices, args.batch, args.requests)
+            run("sqlite", url, args.devices, args.batch, args.seconds)
         if args.backend in ("postgresql", "both"):
             with running_postgres() as pg:
                 url = pg.create_database("bench")
-                run("postgresql", url, args.devices, args.batch, args.requests)
+                run("postgresql", url, args.devices, args.batch, args.seconds)
 
 
 if __name__ == "__main__":
