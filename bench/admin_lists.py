@@ -300,13 +300,8 @@ def measure(
 
 
 def report(backend: str, phases: dict[str, loadgen.Phase]) -> None:
-    print(f"\n  {backend}: milliseconds per HTTP request (wrk -c1), server CPU per request")
-    print(f"  {'query':<46}{'p50':>8}{'p99':>8}{'requests':>10}{'CPU µs':>9}")
-    for label, phase in phases.items():
-        print(
-            f"  {label:<46}{phase.p50_ms:>8.1f}{phase.p99_ms:>8.1f}"
-            f"{phase.requests:>10,}{phase.cpu_us:>9,.0f}"
-        )
+    title = f"{backend}: milliseconds per HTTP request (wrk -c1), server CPU per request"
+    loadgen.print_phases(title, "query", phases, 46)
 
 
 def run(

@@ -131,13 +131,8 @@ def measure(
 
 
 def report(backend: str, phases: dict[str, loadgen.Phase]) -> None:
-    print(f"\n  {backend}: milliseconds per page (HTML, {PAGE_SIZE} devices; wrk -c1)")
-    print(f"  {'page':<32}{'p50':>8}{'p99':>8}{'requests':>10}{'CPU µs':>9}")
-    for label, phase in phases.items():
-        print(
-            f"  {label:<32}{phase.p50_ms:>8.1f}{phase.p99_ms:>8.1f}"
-            f"{phase.requests:>10,}{phase.cpu_us:>9,.0f}"
-        )
+    title = f"{backend}: milliseconds per page (HTML, {PAGE_SIZE} devices; wrk -c1)"
+    loadgen.print_phases(title, "page", phases, 32)
 
 
 def store_uids(base: str, user_code: str) -> list[str]:

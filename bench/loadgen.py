@@ -298,3 +298,14 @@ def finish_wrk(
         cpu_seconds=cpu_seconds,
         db_cpu_seconds=db_seconds,
     )
+
+
+def print_phases(title: str, heading: str, phases: dict[str, Phase], width: int) -> None:
+    """A table of one-connection phases: p50, p99, requests and the server's CPU per request."""
+    print(f"\n  {title}")
+    print(f"  {heading:<{width}}{'p50':>8}{'p99':>8}{'requests':>10}{'CPU µs':>9}")
+    for label, phase in phases.items():
+        print(
+            f"  {label:<{width}}{phase.p50_ms:>8.1f}{phase.p99_ms:>8.1f}"
+            f"{phase.requests:>10,}{phase.cpu_us:>9,.0f}"
+        )

@@ -3,11 +3,9 @@ cannot rot.  It is started as the documented command (a process of its own)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.bench.support import run_bench
+from tests.bench.support import assert_timed, run_bench
 
 QUERIES = [
     "list, first page",
@@ -25,11 +23,4 @@ QUERIES = [
 def test_admin_lists_times_every_query_with_wrk() -> None:
     out = run_bench("admin_lists.py", "--devices", "1000", "--backend", "sqlite", "--seconds", "1",
                     "--by-matches")  # fmt: skip
-    for query in QUERIES:
-        # p50, p99, requests and CPU per request, each a figure (wrk answered and every answer
-        # was a 2xx, or the bench would have stopped).
-        line = re.search(rf"^  {re.escape(query)}\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)\s+([\d,]+)$",
-                         out, re.MULTILINE)  # fmt: skip
-        assert line is not None, (query, out[-3000:])
-        assert int(line.group(3).replace(",", "")) > 0
-    assert "VmRSS" in out
+    assert_timed(out, QUERIES)

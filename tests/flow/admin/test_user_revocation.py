@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import text, update
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.app import create_app
 from posfleet.auth.integration import IntegrationTokenService
 from posfleet.config import Settings
 from posfleet.kit import changes
@@ -27,17 +23,9 @@ from posfleet.runtime import Runtime
 from posfleet.users.service import UserChanges, UserService
 from tests import factories
 from tests.flow.admin.support import Admin, admin, bearer
-from tests.support.clients import asgi_transport
+from tests.support.replicas import deaf, listening, replica_app
 
 CHANGES = 200
-
-
-async def _listening(runtime: Runtime) -> None:
-    for _ in range(500):
-        if runtime.changes_current():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the replica never started listening for changes")
 
 
 def _kept(runtime: Runtime, a: Admin) -> bool:
@@ -76,17 +64,6 @@ async def _change(runtime: Runtime, a: Admin, action: str) -> None:
         await s.commit()
 
 
-@asynccontextmanager
-async def _replica(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    transport = asgi_transport(app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://r") as c,
-    ):
-        yield app, c
-
-
 @pytest.mark.parametrize(
     ("action", "status"),
     [("deactivate", 401), ("reset_password", 401), ("delete", 401), ("narrow", 403)],
@@ -95,7 +72,7 @@ async def test_the_replica_that_changes_a_user_refuses_its_token_on_its_very_nex
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, action: str, status: int
 ) -> None:
     a = await admin(session, runtime)
-    await _listening(runtime)
+    await listening(runtime)
     await _warm(client, runtime, a)
     await _change(runtime, a, action)
     assert (await client.get(a.url(), headers=a.headers)).status_code == status
@@ -109,7 +86,7 @@ async def test_a_change_to_another_user_leaves_the_rows_kept_for_this_one(
     a = await admin(session, runtime)
     other = await factories.user(session, a.tenant, permissions=["TENANT.ADMIN"])
     await session.commit()
-    await _listening(runtime)
+    await listening(runtime)
     await _warm(client, runtime, a)
     async with runtime.sessionmaker() as s:
         changed = await s.get(TenantUser, other.id)
@@ -134,7 +111,7 @@ async def test_an_integration_token_is_checked_against_its_own_row_on_every_requ
         tenant.uid, user.user_code, "ERP sync"
     )
     await session.commit()
-    await _listening(runtime)
+    await listening(runtime)
     url = f"/v2/tenants/{tenant.uid}/devices"
     assert (await client.get(url, headers=bearer(issued.token))).status_code == 200
     assert runtime.live_users.get((tenant.uid, user.uid)) is None
@@ -149,10 +126,13 @@ async def test_another_replica_refuses_a_user_whose_permission_was_taken_within_
     of the file's data version on SQLite.  (Permissions, not deactivation: reactivating does
     not bring a revoked token back.)"""
     a = await admin(session, runtime)
-    async with _replica(make_settings()) as (app_a, _), _replica(make_settings()) as (app_b, b):
+    async with (
+        replica_app(make_settings()) as (app_a, _),
+        replica_app(make_settings()) as (app_b, b),
+    ):
         replica_a: Runtime = app_a.state.runtime
         replica_b: Runtime = app_b.state.runtime
-        await _listening(replica_b)
+        await listening(replica_b)
         delays = []
         for _ in range(CHANGES):
             # B lists from the rows it keeps before each change.
@@ -181,23 +161,11 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_user_on_every_reques
         pytest.skip("PostgreSQL notifications")
     monkeypatch.setattr(changes, "RECONNECT_SECONDS", 3.0)
     a = await admin(session, runtime)
-    async with _replica(make_settings()) as (app, client):
+    async with replica_app(make_settings()) as (app, client):
         replica: Runtime = app.state.runtime
-        await _listening(replica)
+        await listening(replica)
         await _warm(client, replica, a)
-        feed = replica.changes
-        assert isinstance(feed, changes.PostgresChanges)
-        pid = feed.backend_pid
-        # Another writer, not heard by anyone: plain SQL through a connection of its own.
-        outsider = create_async_engine(replica.settings.database_url, poolclass=NullPool)
-        try:
-            async with outsider.begin() as conn:
-                await conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
-            for _ in range(500):
-                if not replica.changes_current():
-                    break
-                await asyncio.sleep(0.01)
-            assert not replica.changes_current()
+        async with deaf(replica) as outsider:  # back after RECONNECT_SECONDS
             async with outsider.begin() as conn:
                 await conn.execute(
                     update(TenantUser)
@@ -213,6 +181,3 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_user_on_every_reques
                     .values(status=UserStatus.ACTIVE)
                 )
             assert (await client.get(a.url(), headers=a.headers)).status_code == 200
-        finally:
-            await outsider.dispose()
-        await _listening(replica)  # back after RECONNECT_SECONDS

@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from posfleet.app import create_app
 from posfleet.config import Settings
 from posfleet.db import create_engine, create_sessionmaker, session_scope
 from posfleet.devices.access_repository import DeviceAccessRepository
@@ -29,7 +25,7 @@ from posfleet.models import Device
 from posfleet.models.enums import DeviceStatus
 from posfleet.runtime import AUTH_TABLES, Runtime
 from tests.flow.device.support import World, bearer, link, world
-from tests.support.clients import asgi_transport
+from tests.support.replicas import deaf, listening, replica_app
 
 REVOCATIONS = 200
 
@@ -40,14 +36,6 @@ async def _admin(runtime: Runtime, w: World, action: str) -> None:
         assert device is not None
         await getattr(DeviceService(s, runtime), action)(device, "admin")
         await s.commit()
-
-
-async def _listening(runtime: Runtime) -> None:
-    for _ in range(500):
-        if runtime.changes_current():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the replica never started listening for changes")
 
 
 def _kept(runtime: Runtime, w: World) -> bool:
@@ -65,24 +53,13 @@ async def _warm(client: httpx.AsyncClient, runtime: Runtime, w: World, token: st
     raise AssertionError("the replica never kept the token's rows")
 
 
-@asynccontextmanager
-async def _replica(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    transport = asgi_transport(app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://r") as c,
-    ):
-        yield app, c
-
-
 @pytest.mark.parametrize("action", ["block", "reset_link", "delete"])
 async def test_the_replica_that_revokes_refuses_the_token_on_its_very_next_request(
     client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime, action: str
 ) -> None:
     w = await world(session, runtime)
     token = (await link(client, w))["token"]
-    await _listening(runtime)
+    await listening(runtime)
     await _warm(client, runtime, w, token)
     await _admin(runtime, w, action)
     assert (await client.get("/v2/device", headers=bearer(token))).status_code == 401
@@ -96,11 +73,14 @@ async def test_another_replica_refuses_a_revoked_token_within_100_ms(
     as a notification on PostgreSQL, seen by the poll of the file's data version on SQLite."""
     w = await world(session, runtime)
     await session.commit()
-    async with _replica(make_settings()) as (app_a, a), _replica(make_settings()) as (app_b, b):
+    async with (
+        replica_app(make_settings()) as (app_a, a),
+        replica_app(make_settings()) as (app_b, b),
+    ):
         replica_a: Runtime = app_a.state.runtime
         replica_b: Runtime = app_b.state.runtime
         token = (await link(a, w))["token"]
-        await _listening(replica_b)
+        await listening(replica_b)
         delays = []
         for _ in range(REVOCATIONS):
             # B answers from the rows it keeps before each block.
@@ -130,24 +110,12 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_database_on_every_re
     monkeypatch.setattr(changes, "RECONNECT_SECONDS", 3.0)
     w = await world(session, runtime)
     await session.commit()
-    async with _replica(make_settings()) as (app, client):
+    async with replica_app(make_settings()) as (app, client):
         replica: Runtime = app.state.runtime
         token = (await link(client, w))["token"]
-        await _listening(replica)
+        await listening(replica)
         await _warm(client, replica, w, token)
-        feed = replica.changes
-        assert isinstance(feed, changes.PostgresChanges)
-        pid = feed.backend_pid
-        # Another writer, not heard by anyone: plain SQL through a connection of its own.
-        outsider = create_async_engine(replica.settings.database_url, poolclass=NullPool)
-        try:
-            async with outsider.begin() as conn:
-                await conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
-            for _ in range(500):
-                if not replica.changes_current():
-                    break
-                await asyncio.sleep(0.01)
-            assert not replica.changes_current()
+        async with deaf(replica) as outsider:  # back after RECONNECT_SECONDS
             async with outsider.begin() as conn:
                 await conn.execute(
                     update(Device)
@@ -165,9 +133,6 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_database_on_every_re
                     .values(status=DeviceStatus.ACTIVE)
                 )
             assert (await client.get("/v2/device", headers=bearer(token))).status_code == 200
-        finally:
-            await outsider.dispose()
-        await _listening(replica)  # back after RECONNECT_SECONDS
 
 
 @pytest.mark.latency  # the links' own notifications must have arrived before the block
@@ -178,7 +143,7 @@ async def test_a_change_to_one_device_leaves_the_rows_kept_for_every_other_devic
     after every later poll or notification: other devices keep answering from memory."""
     w, other = await world(session, runtime), await world(session, runtime)
     token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
-    await _listening(runtime)
+    await listening(runtime)
     await _warm(client, runtime, w, token)
     await _warm(client, runtime, other, other_token)
     await _admin(runtime, w, "block")
@@ -198,7 +163,7 @@ async def test_an_activity_stamp_leaves_the_device_s_rows_kept_and_a_rename_drop
     answering from memory after it, here and after every later poll or notification."""
     w = await world(session, runtime)
     token = (await link(client, w))["token"]
-    await _listening(runtime)
+    await listening(runtime)
     await _warm(client, runtime, w, token)
     later = utcnow() + timedelta(minutes=5)
     async with session_scope(runtime.sessionmaker) as s:
@@ -229,7 +194,7 @@ async def _two_kept_with_fast_epoch_checks(
     token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
     monkeypatch.setattr(changes, "EPOCH_CHECK_SECONDS", 0.2)
     await asyncio.sleep(1.1)  # the listener's current period ends; the next ones are 0.2 s
-    await _listening(runtime)
+    await listening(runtime)
     await _warm(client, runtime, w, token)
     await _warm(client, runtime, other, other_token)
     return w, other
@@ -288,7 +253,7 @@ async def test_a_change_to_a_tenant_s_configuration_drops_the_rows_of_its_device
     """A change to a table DeviceInfo reads moves the tenant's row, which drops its devices'."""
     w, other = await world(session, runtime), await world(session, runtime)
     token, other_token = (await link(client, w))["token"], (await link(client, other))["token"]
-    await _listening(runtime)
+    await listening(runtime)
     await _warm(client, runtime, w, token)
     await _warm(client, runtime, other, other_token)
     async with runtime.sessionmaker() as s:
