@@ -287,15 +287,8 @@ def measure(
                 f"totalCount={paging['totalCount']:,}"
             )
             script = "".join(loadgen.lua_headers(headers)) + script
-            # A second of warm-up, then the measured phase.
-            for length in (1.0, seconds):
-                lua = workdir / f"case{n}.lua"
-                cpu = (pid, loadgen.tree_cpu_seconds(pid))
-                proc = loadgen.start_wrk(base + path, script, lua, length, 1)
-                phase = loadgen.finish_wrk(proc, length, cpu, None)
-                if phase.non2xx or phase.socket_errors:
-                    raise RuntimeError(f"{label}: {phase}")
-            phases[label] = phase
+            lua = workdir / f"case{n}.lua"
+            phases[label] = loadgen.one_connection_phase(base + path, script, lua, seconds, pid)
     return phases
 
 

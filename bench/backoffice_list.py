@@ -86,7 +86,7 @@ end
 def measure(
     base: str, user_code: str, stores: list[str], total: int, seconds: int, workdir: Path, pid: int
 ) -> dict[str, loadgen.Phase]:
-    """Each page in turn under ``wrk -c1`` for ``seconds`` after a second of warm-up."""
+    """Each page in turn under ``wrk -c1`` for ``seconds`` (after a second of warm-up)."""
     path = "/backoffice/devices"
     middle = max(1, (total // PAGE_SIZE) // 2)
 
@@ -120,13 +120,8 @@ def measure(
             count = re.search(r'id="device-count">([^<,]+)', answer.text)
             print(f"    {label:<30} {count.group(1) if count else '?'}")
             script = loadgen.lua_headers({"Cookie": cookie}) + script
-            for length in (1, seconds):  # a second of warm-up, then the measured phase
-                cpu = (pid, loadgen.tree_cpu_seconds(pid))
-                proc = loadgen.start_wrk(base + path, script, workdir / f"case{n}.lua", length, 1)
-                phase = loadgen.finish_wrk(proc, length, cpu, None)
-                if phase.non2xx or phase.socket_errors:
-                    raise RuntimeError(f"{label}: {phase}")
-            phases[label] = phase
+            lua = workdir / f"case{n}.lua"
+            phases[label] = loadgen.one_connection_phase(base + path, script, lua, seconds, pid)
     return phases
 
 

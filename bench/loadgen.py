@@ -300,6 +300,17 @@ def finish_wrk(
     )
 
 
+def one_connection_phase(url: str, script: str, lua_file: Path, seconds: float, pid: int) -> Phase:
+    """``script`` under ``wrk -c1`` (one request at a time) for ``seconds`` after a second of
+    warm-up, with the CPU of the server process tree ``pid``; any answer but a 2xx stops it."""
+    for length in (1.0, seconds):
+        cpu = (pid, tree_cpu_seconds(pid))
+        phase = finish_wrk(start_wrk(url, script, lua_file, length, 1), length, cpu, None)
+        if phase.non2xx or phase.socket_errors:
+            raise RuntimeError(f"{url}: {phase}")
+    return phase
+
+
 def print_phases(title: str, heading: str, phases: dict[str, Phase], width: int) -> None:
     """A table of one-connection phases: p50, p99, requests and the server's CPU per request."""
     print(f"\n  {title}")

@@ -62,3 +62,10 @@ async def deaf(runtime: Runtime) -> AsyncIterator[AsyncEngine]:
     finally:
         await outsider.dispose()
     await listening(runtime)
+
+
+def assert_p99_under_100_ms(delays: list[float]) -> None:
+    """The p99 of ``delays`` (seconds: how long a replica still accepted what another revoked)."""
+    delays = sorted(delays)
+    p99 = delays[int(len(delays) * 0.99) - 1]
+    assert p99 < 0.1, f"p99 {p99 * 1000:.1f} ms, max {delays[-1] * 1000:.1f} ms"
