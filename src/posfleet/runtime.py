@@ -74,6 +74,12 @@ AUTH_TABLES = (
     "device_printers",
 )
 
+# One trigger per engine that reports changed users (migration 0014).
+USER_CHANGE_TRIGGERS = {
+    "sqlite": "tenant_users_auth_change_update",
+    "postgresql": "tenant_users_auth_changed_update",
+}
+
 # The codec's leeway: a token is refused this many seconds after its ``exp``.
 EXPIRY_LEEWAY = 5
 
@@ -140,6 +146,9 @@ class Runtime:
         default_factory=lambda: LiveUsers(LIVE_USER_ENTRIES, "tenant_users")
     )
     changes: Changes | None = None
+    # Whether the database reports changes to users (migration 0014's triggers), checked at
+    # start: until it does, users' rows are never kept (a process may run ahead of the schema).
+    users_reported: bool = False
     # The engine of read_sessionmaker: ``engine`` on SQLite, a second pool on PostgreSQL.
     read_engine: AsyncEngine | None = None
     _activity_writer: asyncio.Task[None] | None = None
@@ -191,6 +200,20 @@ class Runtime:
         else:
             self.dropped(None, None)
 
+    async def _users_reported(self) -> bool:
+        """Whether the triggers that report changed users exist (migration 0014)."""
+        if self.settings.is_sqlite:
+            query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = :name"
+        else:
+            query = "SELECT count(*) FROM pg_trigger WHERE tgname = :name"
+        name = USER_CHANGE_TRIGGERS["sqlite" if self.settings.is_sqlite else "postgresql"]
+        async with self.engine.connect() as conn:
+            return bool(await conn.scalar(text(query), {"name": name}))
+
+    def users_current(self) -> bool:
+        """Whether users' rows kept in process are known to be unchanged."""
+        return self.users_reported and self.changes_current()
+
     def changes_current(self) -> bool:
         """Whether rows kept in process are known to be unchanged (kit/changes.py)."""
         return self.changes is not None and self.changes.current()
@@ -198,6 +221,7 @@ class Runtime:
     async def start(self) -> None:
         """Begin the process's background work: listening for changes, writing activity."""
         if self.changes is not None:
+            self.users_reported = await self._users_reported()
             await self.changes.start()
         self._activity_writer = asyncio.create_task(self._write_activity())
         freeze_startup_objects()

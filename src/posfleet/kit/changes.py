@@ -2,8 +2,9 @@
 
 ``Changes.current()`` says whether the kept rows may be used for this request; when it says no,
 the caller reads the database.  Two sources, both naming the changed rows (``<table>:<id>`` of
-``devices`` and ``tenants``; a change to what DeviceInfo shows moves the tenant's row), so that
-a write to one device drops only that device's kept rows:
+``devices``, ``tenants`` and, since migration 0014, ``tenant_users``; a change to what
+DeviceInfo shows moves the tenant's row), so that a write to one device drops only that
+device's kept rows:
 
 * **SQLite** serves one machine.  Triggers (migration 0010) log each changed row in
   ``auth_changes`` in the transaction that changes it.  A dedicated connection asks
@@ -143,7 +144,8 @@ class SqliteChanges(Changes):
         self._connection.close()
 
 
-# Migration 0010: triggers log each updated or deleted devices/tenants row.
+# Migrations 0010 and 0014: triggers log each updated or deleted devices, tenants or tenant_users
+# row.
 _LOG_TOP = "SELECT seq FROM sqlite_sequence WHERE name = 'auth_changes'"
 _LOG_SINCE = "SELECT table_name, row_id FROM auth_changes WHERE id > ? ORDER BY id"
 # How many change log rows stay: a process that falls further behind drops everything it keeps.

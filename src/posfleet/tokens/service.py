@@ -1,8 +1,9 @@
 """Issuing posfleet's JWTs and turning a presented token back into a live :class:`Principal`.
 
-Tokens are stateless to verify but never trusted alone: every request re-reads the rows a token
-names, so block, reset, delete, revocation and user deactivation bite on the next request, on
-every replica.
+Tokens are stateless to verify but never trusted alone: every request checks the rows a token
+names, read again or kept in process while the change feed vouches for them (tokens/live.py,
+kit/changes.py), so block, reset, delete, revocation and user deactivation bite on the next
+request of the process that made them and within 100 ms on every other (docs/security.md).
 
 Claims: ``sub`` (user or device uid), ``ten`` (tenant uid), ``typ``; device tokens add ``gen``
 (the device's credential epoch) and ``cid`` (its row's credential nonce, which a later row of
@@ -129,7 +130,7 @@ class TokenService:
                 user = await self._live_user(tenant, claims)
             return Principal(typ, tenant, user=user, device=device)
         user_key = (tenant_uid, str(claims["sub"]))
-        use_kept = kept and typ is not TokenType.INTEGRATION and self.runtime.changes_current()
+        use_kept = kept and typ is not TokenType.INTEGRATION and self.runtime.users_current()
         users = self.runtime.live_users
         hit = users.get(user_key) if use_kept else None
         if hit is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from posfleet.auth.integration import IntegrationTokenService
 from posfleet.config import Settings
 from posfleet.kit import changes
+from posfleet.migrations import upgrade
 from posfleet.models import TenantUser
 from posfleet.models.enums import AccountType, UserStatus
 from posfleet.runtime import Runtime
@@ -179,3 +181,29 @@ async def test_a_replica_that_cannot_hear_changes_reads_the_user_on_every_reques
                     .values(status=UserStatus.ACTIVE)
                 )
             assert (await client.get(a.url(), headers=a.headers)).status_code == 200
+
+
+async def test_users_rows_are_kept_only_where_the_database_reports_changes_to_users(
+    runtime: Runtime, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A process may start ahead of its schema: on a database without migration 0014's triggers
+    it never keeps users' rows (their changes would not reach it)."""
+    assert runtime.users_reported  # the suite's database, at head
+    settings = make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'behind.db'}")
+    await asyncio.to_thread(upgrade, settings, "0013_devices_out_of_order")
+    behind = Runtime.create(settings)
+    try:
+        await behind.start()
+        await listening(behind)
+        assert not behind.users_reported
+        assert not behind.users_current()
+    finally:
+        await behind.close()
+    await asyncio.to_thread(upgrade, settings)
+    ahead = Runtime.create(settings)
+    try:
+        await ahead.start()
+        await listening(ahead)
+        assert ahead.users_current()
+    finally:
+        await ahead.close()
