@@ -18,7 +18,8 @@ from posfleet.config import Settings
 from posfleet.runtime import Runtime
 from tests.flow.device.support import bearer, link, world
 from tests.flow.device.test_info_cache import CHANGES
-from tests.flow.device.test_revocation import _listening, _replica, _warm
+from tests.flow.device.test_revocation import _warm
+from tests.support.replicas import listening, replica_app
 
 # Bounds a wall-clock latency: ./scripts/test runs it alone, after the parallel pass.
 pytestmark = pytest.mark.latency
@@ -44,12 +45,15 @@ async def test_each_change_is_in_the_next_answer_here_and_within_100_ms_on_anoth
     await session.commit()
     assert w.till is not None
     params = {"tenant": w.tenant.id, "store": w.store.id, "till": w.till.id, "device": w.device.id}
-    async with _replica(make_settings()) as (app_a, a), _replica(make_settings()) as (app_b, b):
+    async with (
+        replica_app(make_settings()) as (app_a, a),
+        replica_app(make_settings()) as (app_b, b),
+    ):
         replica_a: Runtime = app_a.state.runtime
         replica_b: Runtime = app_b.state.runtime
         token = (await link(a, w))["token"]
-        await _listening(replica_a)
-        await _listening(replica_b)
+        await listening(replica_a)
+        await listening(replica_b)
         for name, change in CHANGES.items():
             await _warm(a, replica_a, w, token)
             await _warm(b, replica_b, w, token)
