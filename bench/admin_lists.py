@@ -159,6 +159,7 @@ async def load_postgres(
     # The term table (migration 0012) is read by index-only scans: vacuumed, its pages are
     # all-visible, as autovacuum leaves them after a bulk insert.
     await conn.execute("VACUUM ANALYZE device_terms")
+    await conn.execute("VACUUM ANALYZE device_term_counts")
     await conn.close()
 
 
