@@ -4,17 +4,20 @@
   index) joined to those devices, their stores and tills.  Deep pages past the middle walk the
   index from the other end.
 * ``totalCount`` of a list filtered only by store, status and app code is a sum over
-  ``device_counts`` (kept by triggers); a text search counts its matches.
+  ``device_counts`` (kept by triggers); a term search's is a sum over ``device_term_counts``
+  (migration 0015): per tenant, field set and term, how many devices have that term, stored so
+  that each device counts once however many of its terms start with the fragment.
 * Substring search looks a fragment up as the start of a term (migration 0012): a device's terms
   are its lower-cased text cut at every position, so a fragment without spaces occurs exactly
-  when a term starts with it.  Terms carry their tenant, so a search counts its matches without
-  reading a device: SQLite's ``device_terms`` FTS5 table (``<tenant>`<term>`` tokens, rowid =
-  device id); PostgreSQL's ``device_terms`` table, whose btree yields each match's device and
-  creation time from a range scan.  A page of matches is then found without reading the wide
-  rows of every match (:meth:`DeviceSearchRepository._term_page`).  On SQLite, a tenant whose
-  creation times grow with its device ids (not listed in ``devices_out_of_order``, migration
-  0013) has its matches sorted by creation in the term table's own rowid order: a page by
-  creation is the first matches the table yields.  Fragments the terms cannot
+  when a term starts with it.  Terms carry their tenant: SQLite's ``device_terms`` FTS5 table
+  (``<tenant>`<term>`` tokens, rowid = device id); PostgreSQL's ``device_terms`` table, whose
+  btree yields each match's device and creation time from a range scan.  The count comes first
+  and picks the way to the page (:meth:`DeviceSearchRepository._term_page`): dense matches by
+  walking the sort index and checking each device's text, bounded; fewer from the term table,
+  without reading the wide rows of every match.  On SQLite, a tenant whose creation times grow
+  with its device ids (not listed in ``devices_out_of_order``, migration 0013) has its matches
+  sorted by creation in the term table's own rowid order: a page by creation is the first
+  matches the table yields.  Fragments the terms cannot
   take (shorter than three or longer than 64 characters, spaces, quotes, backslash, backtick,
   not ASCII) use the trigram indexes of migration 0002 (``pg_trgm`` GIN, ``devices_fts``).
 * Free text is a union of indexable arms: the device's own columns through the trigram index,
@@ -49,7 +52,6 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
-    case,
     column,
     exists,
     func,
@@ -97,6 +99,16 @@ _FTS = table(
 )
 # The term tables of migration 0012 (SQLite: FTS5; PostgreSQL: a btree-keyed table).
 _TERMS = table("device_terms", column("rowid"), column("device_terms"))
+# How many of a tenant's devices have a term (migration 0015): a fragment's total is a sum over
+# the terms starting with it.
+_COUNTS = table(
+    "device_term_counts",
+    column("tenant_id"),
+    column("field"),
+    column("term", String),
+    column("shared", Integer),
+    column("devices", Integer),
+)
 # SQLite: the tenants with a device created before one with a lower id (migration 0013).
 _OUT_OF_ORDER = table("devices_out_of_order", column("tenant_id"))
 _PG_TERMS = table(
@@ -121,6 +133,12 @@ _TERM_POSITIONS = 4096
 # SQLite, a page of term matches: reading a match's row to sort it costs about this many walked
 # entries of a sort index (measured at a million devices); the cheaper way is taken.
 _ROW_READ_ENTRIES = 12
+# A page of dense term matches is found by walking the sort index (``_walked_page``) when an even
+# spread of the matches puts it within this many devices; the walk reads up to _WALK_MARGIN
+# times (plus _WALK_SLACK) what the even spread needs.
+_WALK_ROWS = 4_000
+_WALK_MARGIN = 3
+_WALK_SLACK = 200
 # A search matching at most this many devices is answered by one statement that finds, counts
 # and sorts them; beyond it, counting and walking a sort index separately is cheaper.
 SMALL_MATCH = 5_000
@@ -441,10 +459,10 @@ class DeviceSearchRepository:
         """What a query needs before its statements: the stores and tills of a free-text
         search, and whether the term table alone answers it.
 
-        A free-text term search sorted by creation leaves the stores and tills for later
-        (``_places`` None): its page statement says whether any of their names matches
-        (:meth:`_term_rowid_page` on SQLite's first pages, :meth:`_pg_term_statement`), and
-        only then are they looked up.
+        A free-text term search leaves the stores and tills for later (``_places`` None): the
+        statement that counts its matches says whether any of their names matches
+        (:meth:`_term_counts`), and only then are they looked up.  (PostgreSQL answers only
+        searches sorted by creation from the term table.)
         """
         # One search of the term table and no other condition: answered from that table alone.
         only = not (q.store_id is not None or q.app_code or q.statuses or q.identifier)
@@ -454,8 +472,7 @@ class DeviceSearchRepository:
             termed
             and bool(q.text)
             and page is not None
-            and page.sort_by == "created_at"
-            and (self.postgres or page.after is None)
+            and (page.sort_by == "created_at" or not self.postgres)
         )
         if later:
             self._places = None
@@ -662,58 +679,60 @@ class DeviceSearchRepository:
     async def _term_page(
         self, tenant_id: int, term: _TermSearch, page: PageRequest
     ) -> tuple[list[PageRow], int] | None:
-        """The page and exact total of a search answered by the term table, reading no device
-        row but the page's; None when the tenant has devices whose text is too long to be cut
-        into terms everywhere (or, on PostgreSQL, when the sort is not by creation), and for a
-        free-text search whose stores and tills were left for later (:meth:`_prepare`) when one
-        of their names matches or the term table finds nothing on the page."""
-        if self.postgres:
-            return await self._pg_term_page(tenant_id, term, page)
+        """The page and exact total of a search answered by the term tables, reading no device
+        row but the page's (and, for a page of many matches, the rows walked to find it).  None
+        when the tenant has devices whose text is too long to be cut into terms everywhere (or,
+        on PostgreSQL, when the sort is not by creation), and for a free-text search whose
+        stores and tills were left for later (:meth:`_prepare`) when one of their names
+        matches.
+
+        The total is a sum over the few distinct terms starting with the fragment (migration
+        0015), first; it says how the page is found: by walking the sort index when matches
+        are dense (:meth:`_walked_page`), else from the term table.
+        """
+        if self.postgres and page.sort_by != "created_at":
+            return None
+        low, high = _term_range(term.fragment)
         params: dict[str, Any] = {
             "tenant_id": tenant_id,
-            "match": _term_match(tenant_id, term.fragment, term.text),
+            "low": low,
+            "high": high,
+            "length": len(term.fragment),
+            "like": _like(term.fragment),
         }
-        descending = page.sort_direction is SortDirection.DESC
+        places = self._places is None  # free text whose stores and tills are not known
+        counts = _built(
+            ("term-counts", self.postgres, term.text, places),
+            lambda: select(*self._term_counts(term.text, places)),
+        )
+        matched, fleet, long_text, out_of_order, named = (
+            await self.session.execute(counts, params)
+        ).one()
+        if long_text or named:
+            return None  # overlong text, or a store or till name matches: not the terms alone
+        total = int(matched)
         after = page.after is not None
-        counts = None
-        if page.sort_by == "created_at" and not after:
+        offset = 0 if after else page.offset
+        if total == 0 or offset >= total:
+            return [], total
+        walked = await self._walked_page(term, page, params, offset, total, int(fleet))
+        if walked is not None:
+            return walked, total
+        if self.postgres:
+            return await self._pg_term_page(term, page, params, offset), total
+        params["match"] = _term_match(tenant_id, term.fragment, term.text)
+        descending = page.sort_direction is SortDirection.DESC
+        build: Callable[[PageRequest], Any]
+        if page.sort_by == "created_at" and not after and not out_of_order:
             # Most tenants' creation times grow with their ids: then the order by (creation, id)
             # is the term table's own rowid order, and the page is the matches it yields first.
-            # One statement asks for that page and the counts that say whether it holds.
-            places = self._places is None  # free text whose stores and tills are not known
-            if places:
-                params["like"] = _like(term.fragment)
-            statement = _built(
-                ("term-rowid", descending, places), lambda: self._term_rowid_page(page, places)
-            )
-            found = (
-                await self.session.execute(statement, {**params, **self._at(page, page.offset)})
-            ).all()
-            if not found and places:
-                return None  # no match (or past the end): the stores and tills may still match
-            if found:
-                if places and found[0][5]:
-                    return None  # a store or till name matches: the term table alone cannot say
-                counts = found[0][1:5]
-                if not counts[2] and not counts[3]:  # no overlong text, not out of order
-                    return await self._page_rows([row[0] for row in found]), int(counts[0])
-        if counts is None:
-            statement = _built(("term-counts",), lambda: select(*self._term_counts()))
-            counts = (await self.session.execute(statement, params)).one()
-        matched, fleet, long_text, _ = counts
-        if long_text:
-            return None
-        total = int(matched)
-        if total == 0 or page.offset >= total:
-            return [], total
-        offset = 0 if after else page.offset
+            key: tuple[Any, ...] = ("term-rowid", descending)
+            build = self._term_rowid_page
         # Two ways to the page: read every match's row and sort them, or walk the tenant's sort
         # index from the start (or the cursor) checking entries against the matches, which
         # finds a page about every fleet / total entries.
-        walked = (offset + page.page_size) * int(fleet or 0) / total
-        build: Callable[[PageRequest], Any]
-        if walked <= total * _ROW_READ_ENTRIES:
-            key: tuple[Any, ...] = ("term-walk", page.sort_by, descending, after)
+        elif (offset + page.page_size) * int(fleet) / total <= total * _ROW_READ_ENTRIES:
+            key = ("term-walk", page.sort_by, descending, after)
             build = self._term_walk
         elif page.sort_by == "created_at":
             key = ("term-sorted", descending, after)
@@ -725,28 +744,102 @@ class DeviceSearchRepository:
         rows, _ = await self._fetch(statement, {**params, **self._at(page, offset)}, total)
         return rows, total
 
-    def _term_counts(self) -> list[Any]:
-        """SQLite: the matches of ``:match``, the tenant's devices, how many of them have
-        overlong text and whether they are out of creation order, as columns."""
+    def _term_counts(self, text: bool, places: bool) -> list[Any]:
+        """The matches of the term range ``[:low, :high)`` (migration 0015), the tenant's
+        devices, how many of them have overlong text, whether they are out of creation order
+        (SQLite) and (``places``) whether a name of the tenant's stores or tills contains the
+        fragment (``:like``), as columns."""
         tenant = bindparam("tenant_id", type_=Integer)
-        found = self._sqlite_term_ids(bindparam("match", type_=String))
+        field: ColumnElement[str] = literal_column("'a'" if text else "'n'")
+        matched = select(func.coalesce(func.sum(_COUNTS.c.devices), 0)).where(
+            _COUNTS.c.tenant_id == tenant,
+            _COUNTS.c.field == field,
+            _COUNTS.c.term >= bindparam("low", type_=String),
+            _COUNTS.c.term < bindparam("high", type_=String),
+            _COUNTS.c.shared < bindparam("length", type_=Integer),
+        )
+        ordered: Any = (
+            literal(False) if self.postgres else exists().where(_OUT_OF_ORDER.c.tenant_id == tenant)
+        )
         return [
-            select(func.count()).select_from(found.subquery()).scalar_subquery(),
+            matched.scalar_subquery(),
             self._counted((False, False, False)).scalar_subquery(),
             self._overlong(tenant).scalar_subquery(),
-            exists().where(_OUT_OF_ORDER.c.tenant_id == tenant),
+            ordered,
+            self._place_named() if places else literal(False),
         ]
 
-    def _term_rowid_page(self, page: PageRequest, places: bool) -> Select[Any]:
-        """SQLite: a page of term matches in rowid (device id) order, each row with the
-        columns of :meth:`_term_counts` and (``places``) whether a name of the tenant's stores
-        or tills contains the fragment (``:like``)."""
-        rowid = _TERMS.c.rowid
-        columns = self._term_counts()
-        if places:
-            columns.append(self._place_named())
+    async def _walked_page(
+        self,
+        term: _TermSearch,
+        page: PageRequest,
+        params: dict[str, Any],
+        offset: int,
+        total: int,
+        fleet: int,
+    ) -> list[PageRow] | None:
+        """A page of dense matches, found by walking the tenant's sort index from the start (or
+        the cursor) and checking each device's text: about ``fleet / total`` devices per match,
+        so a page of a fragment in one device out of ten reads some 500 rows however many
+        devices match.  The walk is bounded at :data:`_WALK_MARGIN` times what an even spread
+        needs; None when that is over :data:`_WALK_ROWS` or the walk came short of a page (the
+        matches bunch up, or the list ends), and the term table finds the page instead."""
+        scan = int((offset + page.page_size) * fleet / total * _WALK_MARGIN) + _WALK_SLACK
+        if scan > _WALK_ROWS:
+            return None
+        descending = page.sort_direction is SortDirection.DESC
+        after = page.after is not None
+        statement = _built(
+            ("walk", self.postgres, term.text, page.sort_by, descending, after),
+            lambda: self._walk_statement(term.text, page),
+        )
+        at = {**params, **self._at(page, offset), "scan": scan}
+        found = [row[0] for row in await self.session.execute(statement, at)]
+        if len(found) < min(page.page_size, total - offset):
+            return None
+        return await self._page_rows(found)
+
+    def _walk_statement(self, text: bool, page: PageRequest) -> Select[Any]:
+        """The ids of the page among the first ``:scan`` devices along the sort index (from the
+        cursor) whose text contains ``:like``.  The walk is a subquery with its own order and
+        limit: so bounded, PostgreSQL cannot trade it for a scan of the whole table."""
+        keys = self._keys(page)
+        descending = page.sort_direction is SortDirection.DESC
+        columns = (
+            [Device.name, Device.identifier, Device.system_information] if text else [Device.name]
+        )
+        walk = (
+            select(Device.id, *[k for k in keys if k is not Device.id], *columns)
+            .where(
+                Device.tenant_id == bindparam("tenant_id", type_=Integer),
+                *self._beyond(keys, page),
+            )
+            .order_by(*[k.desc() if descending else k.asc() for k in keys])
+            .limit(bindparam("scan", type_=Integer))
+            .subquery("walk")
+        )
+        like = bindparam("like", type_=String)
+        contains = [
+            walk.c[c.key].ilike(like, escape="\\")
+            if self.postgres
+            else walk.c[c.key].like(like, escape="\\")
+            for c in columns
+        ]
+        order = [walk.c[k.key] for k in keys]
         return (
-            select(rowid.label("id"), *columns)
+            select(walk.c.id)
+            .where(or_(*contains))
+            .order_by(*[k.desc() if descending else k.asc() for k in order])
+            .limit(bindparam("limit", type_=Integer))
+            .offset(bindparam("offset", type_=Integer))
+        )
+
+    @staticmethod
+    def _term_rowid_page(page: PageRequest) -> Select[Any]:
+        """SQLite: a page of term matches in rowid (device id) order."""
+        rowid = _TERMS.c.rowid
+        return (
+            select(rowid.label("id"), literal(0))
             .where(_TERMS.c.device_terms.op("MATCH")(bindparam("match", type_=String)))
             .order_by(rowid.desc() if page.sort_direction is SortDirection.DESC else rowid.asc())
             .limit(bindparam("limit", type_=Integer))
@@ -819,40 +912,20 @@ class DeviceSearchRepository:
         return statement.bindparams(*params).columns(id=Integer)
 
     async def _pg_term_page(
-        self, tenant_id: int, term: _TermSearch, page: PageRequest
-    ) -> tuple[list[PageRow], int] | None:
-        """PostgreSQL: the matches' ids and creation times come from the term table's index
-        (and, for free text, the few devices whose identifier matches), so a page sorted by
-        creation is counted and sorted without reading a device row but the page's."""
-        if page.sort_by != "created_at":
-            return None
-        low, high = _term_range(term.fragment)
-        params: dict[str, Any] = {"tenant_id": tenant_id, "low": low, "high": high}
-        if term.text:
-            params["like"] = _like(term.fragment)
+        self, term: _TermSearch, page: PageRequest, params: dict[str, Any], offset: int
+    ) -> list[PageRow]:
+        """PostgreSQL: a page by creation of matches not dense enough to walk for.  Their ids
+        and creation times come from the term table's index (and, for free text, the few
+        devices whose identifier matches): the page is sorted without reading a device row
+        but the page's."""
         descending = page.sort_direction is SortDirection.DESC
         after = page.after is not None
-        places = self._places is None  # free text whose stores and tills are not known
         statement = _built(
-            ("pg-term", term.text, descending, after, places),
-            lambda: self._pg_term_statement(term, page, places),
+            ("pg-term", term.text, descending, after),
+            lambda: self._pg_term_statement(term, page),
         )
-        at = self._at(page, 0 if after else page.offset)
-        found = (await self.session.execute(statement, {**params, **at})).all()
-        if places and (not found or found[0][2]):
-            # A store or till name matches, or no match here (or past the end) where a store or
-            # till may still match: the stores and tills are looked up.
-            return None
-        rows = await self._page_rows([row[0] for row in found]) if found else []
-        total = int(found[0][1]) if found else 0
-        if not rows:
-            # Past the end: the total alone.
-            matched = _built(
-                ("pg-term-total", term.text),
-                lambda: select(self._pg_matched(self._pg_matches(term.text))),
-            )
-            total = int(await self.session.scalar(matched, params) or 0)
-        return None if total < 0 else (rows, total)
+        found = await self.session.execute(statement, {**params, **self._at(page, offset)})
+        return await self._page_rows([row[0] for row in found])
 
     def _pg_matches(self, text: bool) -> Any:
         """PostgreSQL: (id, creation time) of each device matching the bound term range."""
@@ -868,24 +941,12 @@ class DeviceSearchRepository:
         # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
         return (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
 
-    def _pg_matched(self, matches: Any) -> ColumnElement[int]:
-        """The total, or -1 when the tenant has devices with text too long for the term table
-        (normally none): checked in the same statement, not in a round trip of its own."""
-        tenant = bindparam("tenant_id", type_=Integer)
-        return case(
-            (self._overlong(tenant).scalar_subquery() > 0, literal(-1)),
-            else_=select(func.count()).select_from(matches).scalar_subquery(),
-        )
-
-    def _pg_term_statement(self, term: _TermSearch, page: PageRequest, places: bool) -> Select[Any]:
-        """The page and its total in one statement, so the index range is read once; with
-        ``places``, whether a store or till name contains the fragment too."""
+    def _pg_term_statement(self, term: _TermSearch, page: PageRequest) -> Select[Any]:
         matches = self._pg_matches(term.text)
         keys = [matches.c.created_at, matches.c.id]
         descending = page.sort_direction is SortDirection.DESC
-        named = self._place_named() if places else literal(False)
         return (
-            select(matches.c.id, self._pg_matched(matches).label("matched"), named.label("named"))
+            select(matches.c.id)
             .where(*self._beyond(keys, page))
             .order_by(*[k.desc() if descending else k.asc() for k in keys])
             .limit(bindparam("limit", type_=Integer))

@@ -131,17 +131,29 @@ def expected(fragment: str, texts: list[tuple[str, str]], free: bool) -> set[str
     return {n for n, s in texts if low in n.lower() or (free and low in s.lower())}
 
 
-@pytest.mark.parametrize("row_read_entries", [0, 10**9])
+# How a page of term matches is found (search_repository): the sort index walked checking each
+# device's text; a walk too short for the page, then the term table; the term table with each
+# match's row read and sorted; the term table with the sort index walked.
+WAYS = {
+    "text walk": {"_WALK_ROWS": 10**9, "_WALK_MARGIN": 10**6},
+    "short walk": {"_WALK_ROWS": 10**9, "_WALK_MARGIN": 0, "_WALK_SLACK": 1},
+    "rows read": {"_WALK_ROWS": 0, "_ROW_READ_ENTRIES": 0},
+    "index walk": {"_WALK_ROWS": 0, "_ROW_READ_ENTRIES": 10**9},
+}
+
+
+@pytest.mark.parametrize("way", WAYS)
 async def test_name_and_free_text_find_exactly_the_devices_containing_the_fragment(
     client: httpx.AsyncClient,
     session: AsyncSession,
     runtime: Runtime,
     monkeypatch: pytest.MonkeyPatch,
-    row_read_entries: int,
+    way: str,
 ) -> None:
-    """In every sort order, with each match's row read and sorted (0) and with the sort index
-    walked (10**9), and on pages of two, so pages after the first are served both ways."""
-    monkeypatch.setattr(search_repository, "_ROW_READ_ENTRIES", row_read_entries)
+    """In every sort order, each way a page is found (:data:`WAYS`), and on pages of two, so
+    pages after the first are served that way too."""
+    for name, value in WAYS[way].items():
+        monkeypatch.setattr(search_repository, name, value)
     a, _ = await fleet(session, runtime)
     texts = texts_of(a)
     for sort in SORTS:
@@ -231,15 +243,16 @@ async def test_a_backtick_in_the_text_cannot_reach_another_tenants_terms(
     assert await found(client, b, name="forged") == [f"x {a.tenant.id}`forged"]
 
 
-@pytest.mark.parametrize("row_read_entries", [0, 10**9])
+@pytest.mark.parametrize("way", WAYS)
 async def test_matches_of_other_tenants_are_neither_listed_nor_counted(
     client: httpx.AsyncClient,
     session: AsyncSession,
     runtime: Runtime,
     monkeypatch: pytest.MonkeyPatch,
-    row_read_entries: int,
+    way: str,
 ) -> None:
-    monkeypatch.setattr(search_repository, "_ROW_READ_ENTRIES", row_read_entries)
+    for name, value in WAYS[way].items():
+        monkeypatch.setattr(search_repository, name, value)
     a, _ = await fleet(session, runtime)
     b, _ = await fleet(session, runtime)
     service = DeviceService(session, runtime)
