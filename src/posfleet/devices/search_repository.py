@@ -139,6 +139,9 @@ _ROW_READ_ENTRIES = 12
 _WALK_ROWS = 4_000
 _WALK_MARGIN = 3
 _WALK_SLACK = 200
+# PostgreSQL: a page of term matches merges the first rows of each distinct term when that reads
+# fewer than _MERGED_ROWS rows per match, else reads the term range whole.
+_MERGED_ROWS = 1
 # A search matching at most this many devices is answered by one statement that finds, counts
 # and sorts them; beyond it, counting and walking a sort index separately is cheaper.
 SMALL_MATCH = 5_000
@@ -705,7 +708,7 @@ class DeviceSearchRepository:
             ("term-counts", self.postgres, term.text, places),
             lambda: select(*self._term_counts(term.text, places)),
         )
-        matched, fleet, long_text, out_of_order, named = (
+        matched, terms, fleet, long_text, out_of_order, named = (
             await self.session.execute(counts, params)
         ).one()
         if long_text or named:
@@ -719,7 +722,7 @@ class DeviceSearchRepository:
         if walked is not None:
             return walked, total
         if self.postgres:
-            return await self._pg_term_page(term, page, params, offset), total
+            return await self._pg_term_page(term, page, params, offset, total, int(terms)), total
         params["match"] = _term_match(tenant_id, term.fragment, term.text)
         descending = page.sort_direction is SortDirection.DESC
         build: Callable[[PageRequest], Any]
@@ -745,28 +748,38 @@ class DeviceSearchRepository:
         return rows, total
 
     def _term_counts(self, text: bool, places: bool) -> list[Any]:
-        """The matches of the term range ``[:low, :high)`` (migration 0015), the tenant's
-        devices, how many of them have overlong text, whether they are out of creation order
-        (SQLite) and (``places``) whether a name of the tenant's stores or tills contains the
-        fragment (``:like``), as columns."""
+        """The matches of the term range ``[:low, :high)`` (migration 0015), how many distinct
+        terms they have (at most), the tenant's devices, how many of them have overlong text,
+        whether they are out of creation order (SQLite) and (``places``) whether a name of the
+        tenant's stores or tills contains the fragment (``:like``), as columns."""
         tenant = bindparam("tenant_id", type_=Integer)
-        field: ColumnElement[str] = literal_column("'a'" if text else "'n'")
-        matched = select(func.coalesce(func.sum(_COUNTS.c.devices), 0)).where(
-            _COUNTS.c.tenant_id == tenant,
-            _COUNTS.c.field == field,
-            _COUNTS.c.term >= bindparam("low", type_=String),
-            _COUNTS.c.term < bindparam("high", type_=String),
-            _COUNTS.c.shared < bindparam("length", type_=Integer),
-        )
         ordered: Any = (
             literal(False) if self.postgres else exists().where(_OUT_OF_ORDER.c.tenant_id == tenant)
         )
         return [
-            matched.scalar_subquery(),
+            select(func.coalesce(func.sum(_COUNTS.c.devices), 0))
+            .where(*self._counted_terms(text))
+            .scalar_subquery(),
+            select(func.count()).where(*self._counted_terms(text)).scalar_subquery(),
             self._counted((False, False, False)).scalar_subquery(),
             self._overlong(tenant).scalar_subquery(),
             ordered,
             self._place_named() if places else literal(False),
+        ]
+
+    @staticmethod
+    def _counted_terms(text: bool) -> list[ColumnElement[bool]]:
+        """The rows of ``device_term_counts`` that count the matches of ``[:low, :high)``: one
+        per distinct term (or a few, by shared prefix) that is the first of some device's run
+        of terms starting with the fragment."""
+        c = _COUNTS.c
+        field: ColumnElement[str] = literal_column("'a'" if text else "'n'")
+        return [
+            c.tenant_id == bindparam("tenant_id", type_=Integer),
+            c.field == field,
+            c.term >= bindparam("low", type_=String),
+            c.term < bindparam("high", type_=String),
+            c.shared < bindparam("length", type_=Integer),
         ]
 
     async def _walked_page(
@@ -912,37 +925,75 @@ class DeviceSearchRepository:
         return statement.bindparams(*params).columns(id=Integer)
 
     async def _pg_term_page(
-        self, term: _TermSearch, page: PageRequest, params: dict[str, Any], offset: int
+        self,
+        term: _TermSearch,
+        page: PageRequest,
+        params: dict[str, Any],
+        offset: int,
+        total: int,
+        terms: int,
     ) -> list[PageRow]:
-        """PostgreSQL: a page by creation of matches not dense enough to walk for.  Their ids
-        and creation times come from the term table's index (and, for free text, the few
-        devices whose identifier matches): the page is sorted without reading a device row
-        but the page's."""
+        """PostgreSQL: a page by creation of matches not dense enough to walk for.  The term
+        table's primary key holds each term's devices in creation order, so the page is among
+        the first ``offset + page size`` devices of each distinct term starting with the
+        fragment (the terms listed by ``device_term_counts``): those few rows are merged when
+        they are fewer than the matches, else the whole term range is read and sorted.  Either
+        way no device row is read but the page's (and, for free text, the few devices whose
+        identifier matches)."""
         descending = page.sort_direction is SortDirection.DESC
         after = page.after is not None
+        window = offset + page.page_size
+        merged = terms * window * (2 if term.text else 1) < total * _MERGED_ROWS
         statement = _built(
-            ("pg-term", term.text, descending, after),
-            lambda: self._pg_term_statement(term, page),
+            ("pg-term", term.text, descending, after, merged),
+            lambda: self._pg_term_statement(term, page, merged),
         )
-        found = await self.session.execute(statement, {**params, **self._at(page, offset)})
+        at = {**params, **self._at(page, offset), "window": window}
+        found = await self.session.execute(statement, at)
         return await self._page_rows([row[0] for row in found])
 
-    def _pg_matches(self, text: bool) -> Any:
-        """PostgreSQL: (id, creation time) of each device matching the bound term range."""
-        arms: list[Select[Any]] = [self._pg_term_rows(text)]
+    def _pg_matches(self, text: bool, page: PageRequest, merged: bool) -> Any:
+        """PostgreSQL: (id, creation time) of the devices matching the bound term range; with
+        ``merged``, only the first ``:window`` of each term (after the cursor)."""
+        t = _PG_TERMS.c
+        tenant = bindparam("tenant_id", type_=Integer)
+        arms: list[Select[Any]]
+        if merged:
+            descending = page.sort_direction is SortDirection.DESC
+            keys = [t.created_at, t.device_id]
+            terms = select(_COUNTS.c.term).where(*self._counted_terms(text)).distinct()
+            listed = terms.subquery("terms")
+            arms = []
+            for field in ("n", "s") if text else ("n",):
+                code: ColumnElement[str] = literal_column(f"'{field}'::\"char\"")
+                first = (
+                    select(t.device_id.label("id"), t.created_at)
+                    .where(
+                        t.tenant_id == tenant,
+                        t.field == code,
+                        t.term == listed.c.term,
+                        *self._beyond(keys, page),
+                    )
+                    .order_by(*[k.desc() if descending else k.asc() for k in keys])
+                    .limit(bindparam("window", type_=Integer))
+                    .lateral(f"first_{field}")
+                )
+                arms.append(select(first.c.id, first.c.created_at).select_from(listed, first))
+        else:
+            arms = [self._pg_term_rows(text)]
         if text:
             like = bindparam("like", type_=String)
             arms.append(
                 select(Device.id, Device.created_at).where(  # type: ignore[arg-type]
-                    Device.tenant_id == bindparam("tenant_id", type_=Integer),
+                    Device.tenant_id == tenant,
                     Device.identifier.ilike(like, escape="\\"),
                 )
             )
         # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
         return (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
 
-    def _pg_term_statement(self, term: _TermSearch, page: PageRequest) -> Select[Any]:
-        matches = self._pg_matches(term.text)
+    def _pg_term_statement(self, term: _TermSearch, page: PageRequest, merged: bool) -> Select[Any]:
+        matches = self._pg_matches(term.text, page, merged)
         keys = [matches.c.created_at, matches.c.id]
         descending = page.sort_direction is SortDirection.DESC
         return (

@@ -133,12 +133,13 @@ def expected(fragment: str, texts: list[tuple[str, str]], free: bool) -> set[str
 
 # How a page of term matches is found (search_repository): the sort index walked checking each
 # device's text; a walk too short for the page, then the term table; the term table with each
-# match's row read and sorted; the term table with the sort index walked.
+# match's row read and sorted (SQLite) or its range read whole (PostgreSQL); the term table with
+# the sort index walked (SQLite) or each term's first rows merged (PostgreSQL).
 WAYS = {
     "text walk": {"_WALK_ROWS": 10**9, "_WALK_MARGIN": 10**6},
     "short walk": {"_WALK_ROWS": 10**9, "_WALK_MARGIN": 0, "_WALK_SLACK": 1},
-    "rows read": {"_WALK_ROWS": 0, "_ROW_READ_ENTRIES": 0},
-    "index walk": {"_WALK_ROWS": 0, "_ROW_READ_ENTRIES": 10**9},
+    "rows read": {"_WALK_ROWS": 0, "_ROW_READ_ENTRIES": 0, "_MERGED_ROWS": 0},
+    "index walk": {"_WALK_ROWS": 0, "_ROW_READ_ENTRIES": 10**9, "_MERGED_ROWS": 10**9},
 }
 
 
