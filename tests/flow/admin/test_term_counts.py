@@ -111,6 +111,25 @@ async def test_counts_equal_a_substring_check_through_writes(
     zero = "SELECT count(*) FROM device_term_counts WHERE devices <= 0"
     assert await session.scalar(text(zero)) == 0
 
+    # One transaction: a device renamed twice, another created and deleted again.
+    device = await service.get(a.tenant.id, uids[0])
+    device.name = "kasse12 first"
+    await session.flush()
+    device.name = "kasse15 kasse12 second"
+    await session.flush()
+    texts[0] = ("kasse15 kasse12 second", texts[0][1])
+    passing, _ = await service.create(
+        a.tenant.id, name="kasse12 passing", app_code=AppCode.CLIENT, actor="t"
+    )
+    await session.flush()
+    await session.delete(passing)
+    await assert_counts_exact(session, a, texts)
+
+    if session.get_bind().dialect.name == "postgresql":
+        # Every transaction counted its queued devices before it committed.
+        queued = "SELECT count(*) FROM device_term_count_changes"
+        assert await session.scalar(text(queued)) == 0
+
     # The other tenant's counts never moved.
     await assert_counts_exact(session, other, texts_of(other))
     # What the triggers kept is what the migration's backfill computes from the devices.
