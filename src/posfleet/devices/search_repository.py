@@ -267,6 +267,15 @@ def _term_range(fragment: str) -> tuple[str, str]:
     return low, low[:-1] + chr(ord(low[-1]) + 1)
 
 
+def _pg_fields(text: bool) -> list[ColumnElement[str]]:
+    """PostgreSQL: the fields of ``device_terms`` a name (or free-text, ``text``) search reads:
+    name, system information and identifier (migrations 0012 and 0016).  As "char" constants: a
+    bound text value would compare as text, and the primary key could then not be searched by
+    field."""
+    codes = "nsi" if text else "n"
+    return [literal_column(f"'{code}'::\"char\"") for code in codes]
+
+
 def _termed(fragment: str) -> bool:
     """Whether the term tables find exactly the devices containing ``fragment``."""
     return _TERM_MIN <= len(fragment) <= _TERM_LENGTH and _TERM_CHARS.issuperset(fragment)
@@ -327,18 +336,14 @@ class DeviceSearchRepository:
 
     @staticmethod
     def _pg_term_rows(text: bool) -> Select[Any]:
-        """PostgreSQL: (device id, creation time) of the tenant's devices whose name (or system
-        information, ``text``) has a term in ``[:low, :high)``, the range of the terms starting
-        with a fragment (``_termed``): a range of the term table's primary key, read from the
-        index alone."""
+        """PostgreSQL: (device id, creation time) of the tenant's devices whose name (or name,
+        system information and identifier, ``text``) has a term in ``[:low, :high)``, the range
+        of the terms starting with a fragment (``_termed``): a range of the term table's primary
+        key, read from the index alone."""
         t = _PG_TERMS.c
-        # The fields as "char" constants: a bound text value would compare as text, and the
-        # primary key could then not be searched by field.
-        name: ColumnElement[str] = literal_column("'n'::\"char\"")
-        system: ColumnElement[str] = literal_column("'s'::\"char\"")
         return select(t.device_id.label("id"), t.created_at).where(
             t.tenant_id == bindparam("tenant_id", type_=Integer),
-            t.field.in_([name, system]) if text else t.field == name,
+            t.field.in_(_pg_fields(text)) if text else t.field == _pg_fields(text)[0],
             t.term >= bindparam("low", type_=String),
             t.term < bindparam("high", type_=String),
         )
@@ -363,18 +368,11 @@ class DeviceSearchRepository:
 
     def _term_arms(self, tenant_id: int, frag: str, text: bool) -> list[Select[Any]]:
         """The devices containing ``frag`` (``_termed``) in their name or (``text``) in any of
-        their own columns, as id sets: the term table, the identifier on PostgreSQL (trigram
-        index: identifiers are random, their trigrams rare) and devices with overlong text."""
+        their own columns, as id sets: the term table and devices with overlong text."""
         if self.postgres:
             low, high = _term_range(frag)
             rows = self._pg_term_rows(text).params(tenant_id=tenant_id, low=low, high=high)
             arms: list[Select[Any]] = [select(rows.subquery().c.id)]
-            if text:
-                arms.append(
-                    select(Device.id).where(
-                        Device.tenant_id == tenant_id, self._contains(Device.identifier, frag)
-                    )
-                )
         else:
             arms = [self._sqlite_term_ids(literal(_term_match(tenant_id, frag, text)))]
         checked = [self._contains(Device.name, frag)]
@@ -938,12 +936,11 @@ class DeviceSearchRepository:
         the first ``offset + page size`` devices of each distinct term starting with the
         fragment (the terms listed by ``device_term_counts``): those few rows are merged when
         they are fewer than the matches, else the whole term range is read and sorted.  Either
-        way no device row is read but the page's (and, for free text, the few devices whose
-        identifier matches)."""
+        way no device row is read but the page's."""
         descending = page.sort_direction is SortDirection.DESC
         after = page.after is not None
         window = offset + page.page_size
-        merged = terms * window * (2 if term.text else 1) < total * _MERGED_ROWS
+        merged = terms * window * len(_pg_fields(term.text)) < total * _MERGED_ROWS
         statement = _built(
             ("pg-term", term.text, descending, after, merged),
             lambda: self._pg_term_statement(term, page, merged),
@@ -954,43 +951,33 @@ class DeviceSearchRepository:
 
     def _pg_matches(self, text: bool, page: PageRequest, merged: bool) -> Any:
         """PostgreSQL: (id, creation time) of the devices matching the bound term range; with
-        ``merged``, only the first ``:window`` of each term (after the cursor)."""
+        ``merged``, only the first ``:window`` of each term and field (after the cursor)."""
+        if not merged:
+            # A device has a term row per matching term: DISTINCT keeps one per device.
+            return self._pg_term_rows(text).distinct().cte("m")
         t = _PG_TERMS.c
-        tenant = bindparam("tenant_id", type_=Integer)
-        arms: list[Select[Any]]
-        if merged:
-            descending = page.sort_direction is SortDirection.DESC
-            keys = [t.created_at, t.device_id]
-            terms = select(_COUNTS.c.term).where(*self._counted_terms(text)).distinct()
-            listed = terms.subquery("terms")
-            arms = []
-            for field in ("n", "s") if text else ("n",):
-                code: ColumnElement[str] = literal_column(f"'{field}'::\"char\"")
-                first = (
-                    select(t.device_id.label("id"), t.created_at)
-                    .where(
-                        t.tenant_id == tenant,
-                        t.field == code,
-                        t.term == listed.c.term,
-                        *self._beyond(keys, page),
-                    )
-                    .order_by(*[k.desc() if descending else k.asc() for k in keys])
-                    .limit(bindparam("window", type_=Integer))
-                    .lateral(f"first_{field}")
+        descending = page.sort_direction is SortDirection.DESC
+        keys = [t.created_at, t.device_id]
+        listed = (
+            select(_COUNTS.c.term).where(*self._counted_terms(text)).distinct().subquery("terms")
+        )
+        arms: list[Select[Any]] = []
+        for n, code in enumerate(_pg_fields(text)):
+            first = (
+                select(t.device_id.label("id"), t.created_at)
+                .where(
+                    t.tenant_id == bindparam("tenant_id", type_=Integer),
+                    t.field == code,
+                    t.term == listed.c.term,
+                    *self._beyond(keys, page),
                 )
-                arms.append(select(first.c.id, first.c.created_at).select_from(listed, first))
-        else:
-            arms = [self._pg_term_rows(text)]
-        if text:
-            like = bindparam("like", type_=String)
-            arms.append(
-                select(Device.id, Device.created_at).where(  # type: ignore[arg-type]
-                    Device.tenant_id == tenant,
-                    Device.identifier.ilike(like, escape="\\"),
-                )
+                .order_by(*[k.desc() if descending else k.asc() for k in keys])
+                .limit(bindparam("window", type_=Integer))
+                .lateral(f"first_{n}")
             )
-        # A device has a term row per matching term: UNION (or DISTINCT) keeps one per device.
-        return (union(*arms) if len(arms) > 1 else arms[0].distinct()).cte("m")
+            arms.append(select(first.c.id, first.c.created_at).select_from(listed, first))
+        # UNION keeps one row per device.
+        return union(*arms).cte("m") if len(arms) > 1 else arms[0].distinct().cte("m")
 
     def _pg_term_statement(self, term: _TermSearch, page: PageRequest, merged: bool) -> Select[Any]:
         matches = self._pg_matches(term.text, page, merged)

@@ -27,9 +27,8 @@ characters agree (otherwise it is stored as 0: fragments are at least three char
 Triggers on both engines keep the counts on insert, delete and a change of the text or tenant.
 On PostgreSQL they queue the changed devices in ``device_term_count_changes``, and a trigger
 deferred to the commit counts a transaction's queue at once (one upsert per term, however many
-devices one transaction or ``COPY`` writes).  The
-backfill of an existing fleet prints its progress; at a million devices it takes about 15
-minutes and 470 MB on SQLite.  ``env.py`` leaves the table out of ``posfleet db check``.
+devices one transaction or ``COPY`` writes).  The backfill of an existing fleet prints its
+progress; at a million devices it took about 12 minutes and 460 MB on SQLite.  ``env.py`` leaves the table out of ``posfleet db check``.
 """
 
 # ruff: noqa: S608 -- DDL is built from the constants in this file, never from input
