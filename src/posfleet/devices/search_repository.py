@@ -267,6 +267,17 @@ def _term_range(fragment: str) -> tuple[str, str]:
     return low, low[:-1] + chr(ord(low[-1]) + 1)
 
 
+# SQLite: the two characters outside ASCII that the term table's tokenizer folds into ASCII
+# letters, as migration 0015's counts fold them (LIKE folds ASCII only).
+_SQLITE_FOLDED = (("\u212a", "k"), ("\u017f", "s"))
+
+
+def _sqlite_folded(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    for char, ascii_letter in _SQLITE_FOLDED:
+        value = func.replace(value, char, ascii_letter)
+    return value
+
+
 def _pg_fields(text: bool) -> list[ColumnElement[str]]:
     """PostgreSQL: the fields of ``device_terms`` a name (or free-text, ``text``) search reads:
     name, system information and identifier (migrations 0012 and 0016).  As "char" constants: a
@@ -833,7 +844,7 @@ class DeviceSearchRepository:
         contains = [
             walk.c[c.key].ilike(like, escape="\\")
             if self.postgres
-            else walk.c[c.key].like(like, escape="\\")
+            else _sqlite_folded(walk.c[c.key]).like(like, escape="\\")
             for c in columns
         ]
         order = [walk.c[k.key] for k in keys]

@@ -18,7 +18,7 @@ from posfleet.devices.service import DeviceService
 from posfleet.models.enums import AppCode
 from posfleet.runtime import Runtime
 from tests.flow.admin.support import Admin
-from tests.flow.admin.test_search_terms import FRAGMENTS, expected, fleet, texts_of
+from tests.flow.admin.test_search_terms import FRAGMENTS, expected, fleet, found, texts_of
 
 # Text whose terms share long prefixes within and across fields, so that a device has several
 # terms starting with one fragment.
@@ -26,6 +26,8 @@ REPEATS = [
     ("kasse12 kasse15 KASSE12x kasse1kasse1", "kasse123 host-kasse12"),
     ("abcabcabc abcab", "abcabcabcabc ABCABC"),
     ("pos-1 pos-12 pos-123 pos-1234", ""),
+    # KELVIN SIGN: folded to k by both engines' search, so it must count as k.
+    ("\u212aasse12 Kelvin", "kasse99"),
 ]
 EXTRA = ["kasse1", "kasse12", "kasse12x", "sse1ka", "abc", "abcabc", "bcab", "pos-12", "os-1"]
 
@@ -92,6 +94,11 @@ async def test_counts_equal_a_substring_check_through_writes(
         uids.append(device.uid)
         texts.append((name, f"{system}\n{device.identifier or ''}"))
     await assert_counts_exact(session, a, texts)
+    # The totals agree with the devices listed, page by page (found() checks each total).
+    for fragment in ("kasse12", "kasse1", "abcabc", "pos-12", "sse12"):
+        for free in (False, True):
+            names = await found(client, a, page_size=2, **{"query" if free else "name": fragment})
+            assert sorted(names) == sorted(expected(fragment, texts, free))
 
     # A rename and new system information through the API.
     r = await client.put(a.url(f"/{uids[0]}"), json={"name": "abc kasse12 Nord"}, headers=a.headers)

@@ -52,10 +52,23 @@ KEY = "tenant_id, field, term, shared"
 # SQLite
 
 
+# The two characters outside ASCII that the FTS5 ``unicode61`` tokenizer of migration 0012 folds
+# into ASCII letters (KELVIN SIGN to k, LATIN SMALL LETTER LONG S to s), folded the same way here
+# so that the counts agree with what the term table finds; lower() folds ASCII only.
+FOLDED = (("\u212a", "k"), ("\u017f", "s"))
+
+
+def sqlite_folded(expression: str) -> str:
+    for char, ascii_letter in FOLDED:
+        expression = f"replace({expression}, '{char}', '{ascii_letter}')"
+    return expression
+
+
 def _sqlite_cuts(source: str, column: str) -> str:
     """The lower-cased terms of ``column`` of the devices ``source`` selects, with their tenant
     and id (duplicates kept).  Trigger bodies take no CTE: the source is repeated inline."""
-    cut = f"substr(replace({column}, '`', ' '), p.n, {TERM_LENGTH})"
+    spaced = sqlite_folded(f"replace({column}, '`', ' ')")
+    cut = f"substr({spaced}, p.n, {TERM_LENGTH})"
     return (
         f"SELECT tenant_id, id, lower(substr(s, 1, instr(s || ' ', ' ') - 1)) AS term "
         f"FROM (SELECT d.tenant_id, d.id, {cut} AS s FROM ({source}) AS d "
