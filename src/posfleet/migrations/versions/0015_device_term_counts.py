@@ -118,11 +118,16 @@ def _sqlite_add(source: str) -> str:
 
 
 def _sqlite_remove(record: str) -> str:
-    # One device: each of its (field, term, shared) rows counts it once.
-    gone = f"SELECT {KEY} FROM ({_sqlite_rows(_sqlite_row(record))})"
+    """Takes the device ``record`` out of the counts: an upsert of minus its rows (each a seek by
+    the primary key), then its terms' rows no device counts any more go.  (A ``WHERE (key) IN
+    (…)`` on the whole key would be planned as a scan of the tenant's rows.)"""
+    rows = _sqlite_rows(_sqlite_row(record))
     return (
-        f"UPDATE device_term_counts SET devices = devices - 1 WHERE ({KEY}) IN ({gone});\n"
-        f"DELETE FROM device_term_counts WHERE devices <= 0 AND ({KEY}) IN ({gone});"
+        f"INSERT INTO device_term_counts ({KEY}, devices) "
+        f"SELECT {KEY}, -devices FROM ({rows}) WHERE true "
+        f"ON CONFLICT ({KEY}) DO UPDATE SET devices = devices + excluded.devices;\n"
+        f"DELETE FROM device_term_counts WHERE tenant_id = {record}.tenant_id "
+        f"AND field IN ('n', 'a') AND term IN (SELECT term FROM ({rows})) AND devices <= 0;"
     )
 
 
@@ -281,17 +286,29 @@ POSTGRES_UP = [
     # it commits), the later calls find their row gone.
     f"""
     CREATE FUNCTION device_term_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      tenants integer[];
+      fields "char"[];
+      terms text[] COLLATE "C";
+      shares smallint[];
     BEGIN
       IF NOT EXISTS (SELECT 1 FROM device_term_count_changes WHERE id = NEW.id) THEN
         RETURN NULL;
       END IF;
-      {_pg_add(QUEUED, "d.sign")};
-      IF EXISTS (SELECT 1 FROM device_term_count_changes WHERE sign < 0) THEN
-        DELETE FROM device_term_counts AS c
-        USING ({_pg_rows(f"(SELECT * FROM {QUEUED} AS q WHERE sign < 0)", "d.sign")}) AS gone
-        WHERE (c.tenant_id, c.field, c.term, c.shared)
-          = (gone.tenant_id, gone.field, gone.term, gone.shared) AND c.devices <= 0;
-      END IF;
+      WITH counted AS (
+        {_pg_add(QUEUED, "d.sign")}
+        RETURNING c.tenant_id, c.field, c.term, c.shared, c.devices
+      )
+      SELECT array_agg(tenant_id), array_agg(field), array_agg(term), array_agg(shared)
+      INTO tenants, fields, terms, shares
+      FROM counted WHERE devices <= 0;
+      -- Rows no device counts any more go, one by its key at a time: a join of the changed
+      -- terms to the table could be planned as a scan of all of it.
+      FOR i IN 1 .. coalesce(array_length(tenants, 1), 0) LOOP
+        DELETE FROM device_term_counts
+        WHERE tenant_id = tenants[i] AND field = fields[i] AND term = terms[i]
+          AND shared = shares[i] AND devices <= 0;
+      END LOOP;
       DELETE FROM device_term_count_changes;
       RETURN NULL;
     END $$
