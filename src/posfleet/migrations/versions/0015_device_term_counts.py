@@ -285,7 +285,10 @@ POSTGRES_UP = [
     # change it queued (only its own rows are visible: each transaction empties the queue before
     # it commits), the later calls find their row gone.
     f"""
-    CREATE FUNCTION device_term_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION device_term_counts_apply() RETURNS trigger LANGUAGE plpgsql
+    -- The planner's guesses for the queue and the term functions pass JIT's cost threshold, and
+    -- compiling cost a commit 20-250 ms: far more than the counting itself.
+    SET jit = off AS $$
     DECLARE
       tenants integer[];
       fields "char"[];
