@@ -758,10 +758,17 @@ class DeviceSearchRepository:
 
     def _term_counts(self, text: bool, places: bool) -> list[Any]:
         """The matches of the term range ``[:low, :high)`` (migration 0015), how many distinct
-        terms they have (at most), the tenant's devices, how many of them have overlong text,
-        whether they are out of creation order (SQLite) and (``places``) whether a name of the
-        tenant's stores or tills contains the fragment (``:like``), as columns."""
+        terms they have (at most; PostgreSQL only), the tenant's devices, how many of them have
+        overlong text, whether they are out of creation order (SQLite only) and (``places``)
+        whether a name of the tenant's stores or tills contains the fragment (``:like``), as
+        columns."""
         tenant = bindparam("tenant_id", type_=Integer)
+        # The distinct terms pick PostgreSQL's page statement; creation order, SQLite's.
+        terms: Any = (
+            select(func.count()).where(*self._counted_terms(text)).scalar_subquery()
+            if self.postgres
+            else literal(0)
+        )
         ordered: Any = (
             literal(False) if self.postgres else exists().where(_OUT_OF_ORDER.c.tenant_id == tenant)
         )
@@ -769,7 +776,7 @@ class DeviceSearchRepository:
             select(func.coalesce(func.sum(_COUNTS.c.devices), 0))
             .where(*self._counted_terms(text))
             .scalar_subquery(),
-            select(func.count()).where(*self._counted_terms(text)).scalar_subquery(),
+            terms,
             self._counted((False, False, False)).scalar_subquery(),
             self._overlong(tenant).scalar_subquery(),
             ordered,
